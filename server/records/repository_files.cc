@@ -1,0 +1,250 @@
+#include "server/records/repository_files.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "glog/logging.h"
+#include "server/records/repository_names.h"
+
+namespace ember::records {
+namespace {
+
+// Closes a descriptor on scope exit unless released.
+class ScopedFd {
+ public:
+  explicit ScopedFd(int fd) : fd_(fd) {}
+  ~ScopedFd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  int get() const { return fd_; }
+  // Closes now, reporting the error close gives (NFS reports late write
+  // failures here).
+  absl::Status Close(absl::string_view path) {
+    const int fd = fd_;
+    fd_ = -1;
+    if (close(fd) != 0) return ErrnoToStatus(errno, "close", path);
+    return absl::OkStatus();
+  }
+
+ private:
+  int fd_;
+};
+
+std::string Parent(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+absl::Status FsyncPath(const std::string& path) {
+  ScopedFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return ErrnoToStatus(errno, "open for fsync", path);
+  if (fsync(fd.get()) != 0) return ErrnoToStatus(errno, "fsync", path);
+  return fd.Close(path);
+}
+
+// Creates `path` exclusively and writes `data` durably.
+absl::Status WriteNewFile(const std::string& path, absl::string_view data) {
+  ScopedFd fd(
+      open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (fd.get() < 0) return ErrnoToStatus(errno, "create", path);
+  absl::Status written = WriteAll(fd.get(), data, path);
+  if (written.ok() && fsync(fd.get()) != 0) {
+    written = ErrnoToStatus(errno, "fsync", path);
+  }
+  absl::Status closed = fd.Close(path);
+  return written.ok() ? closed : written;
+}
+
+void RemoveTree(const std::string& path) {
+  std::error_code error;
+  std::filesystem::remove_all(path, error);
+  if (error) {
+    LOG(WARNING) << "cannot remove temp " << path << ": " << error.message();
+  }
+}
+
+// Entries of `dir` (without "." and ".."); empty when it cannot be read.
+std::vector<std::string> DirectoryEntries(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* stream = opendir(dir.c_str());
+  if (stream == nullptr) return names;
+  while (dirent* entry = readdir(stream)) {
+    const std::string name = entry->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  closedir(stream);
+  return names;
+}
+
+bool IsDirectory(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+}  // namespace
+
+absl::Status ErrnoToStatus(int error, absl::string_view operation,
+                           absl::string_view path) {
+  const std::string message =
+      absl::StrCat(operation, " ", path, ": ", strerror(error));
+  switch (error) {
+    case ENOSPC:
+    case EDQUOT:
+    case EFBIG:
+      return absl::ResourceExhaustedError(message);
+    case ENOENT:
+      return absl::NotFoundError(message);
+    case EEXIST:
+    case ENOTEMPTY:
+      return absl::AlreadyExistsError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+absl::Status WriteAll(int fd, absl::string_view data, absl::string_view path) {
+  while (!data.empty()) {
+    const ssize_t n = write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoToStatus(errno, "write", path);
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+bool PathExists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
+absl::StatusOr<std::vector<int64_t>> ListVersions(
+    const std::string& model_dir) {
+  if (!IsDirectory(model_dir)) {
+    return absl::NotFoundError(
+        absl::StrCat("model directory ", model_dir, " does not exist"));
+  }
+  std::vector<int64_t> versions;
+  for (const std::string& name : DirectoryEntries(model_dir)) {
+    const int64_t version = ParseVersionDirectory(name);
+    if (version > 0 && IsDirectory(model_dir + "/" + name)) {
+      versions.push_back(version);
+    }
+  }
+  std::sort(versions.begin(), versions.end());
+  return versions;
+}
+
+absl::Status WriteFileAtomically(const std::string& path,
+                                 absl::string_view data) {
+  const std::string dir = Parent(path);
+  std::string temp = absl::StrCat(dir, "/", kTempPrefix, "XXXXXX");
+  const int fd = mkstemp(temp.data());
+  if (fd < 0) return ErrnoToStatus(errno, "create temp file in", dir);
+  ScopedFd owned(fd);
+
+  absl::Status status = WriteAll(fd, data, temp);
+  if (status.ok() && fchmod(fd, 0644) != 0) {
+    status = ErrnoToStatus(errno, "chmod", temp);
+  }
+  if (status.ok() && fsync(fd) != 0)
+    status = ErrnoToStatus(errno, "fsync", temp);
+  absl::Status closed = owned.Close(temp);
+  if (status.ok()) status = closed;
+  if (status.ok() && rename(temp.c_str(), path.c_str()) != 0) {
+    status = ErrnoToStatus(errno, "rename into place", path);
+  }
+  if (!status.ok()) {
+    unlink(temp.c_str());
+    return status;
+  }
+  return FsyncPath(dir);
+}
+
+absl::StatusOr<std::unique_ptr<StagedDirectory>> StagedDirectory::Create(
+    const std::string& parent) {
+  std::string path = absl::StrCat(parent, "/", kTempPrefix, "XXXXXX");
+  if (mkdtemp(path.data()) == nullptr) {
+    return ErrnoToStatus(errno, "create temp directory in", parent);
+  }
+  std::unique_ptr<StagedDirectory> staged(new StagedDirectory(path));
+  if (chmod(path.c_str(), 0755) != 0) {
+    return ErrnoToStatus(errno, "chmod", path);
+  }
+  return staged;
+}
+
+StagedDirectory::~StagedDirectory() {
+  if (!committed_) RemoveTree(path_);
+}
+
+absl::Status StagedDirectory::MakeDirectory(const std::string& relative) {
+  const std::string full = path_ + "/" + relative;
+  if (mkdir(full.c_str(), 0755) != 0) {
+    return ErrnoToStatus(errno, "mkdir", full);
+  }
+  directories_.push_back(relative);
+  return absl::OkStatus();
+}
+
+absl::Status StagedDirectory::WriteFile(const std::string& relative,
+                                        absl::string_view data) {
+  return WriteNewFile(path_ + "/" + relative, data);
+}
+
+absl::Status StagedDirectory::Commit(const std::string& target) {
+  for (const std::string& relative : directories_) {
+    absl::Status synced = FsyncPath(path_ + "/" + relative);
+    if (!synced.ok()) return synced;
+  }
+  absl::Status synced = FsyncPath(path_);
+  if (!synced.ok()) return synced;
+  // RENAME_NOREPLACE: an existing target (even an empty directory) is an
+  // error, never silently replaced.
+  if (renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, target.c_str(),
+                RENAME_NOREPLACE) != 0) {
+    return ErrnoToStatus(errno, "rename into place", target);
+  }
+  committed_ = true;
+  return FsyncPath(Parent(target));
+}
+
+absl::StatusOr<int> CleanStaleTempFiles(const std::string& repository) {
+  if (!IsDirectory(repository)) {
+    return absl::NotFoundError(
+        absl::StrCat("model repository ", repository, " does not exist"));
+  }
+  int removed = 0;
+  auto clean = [&removed](const std::string& dir) {
+    for (const std::string& name : DirectoryEntries(dir)) {
+      if (!absl::StartsWith(name, kTempPrefix)) continue;
+      const std::string path = dir + "/" + name;
+      LOG(INFO) << "removing stale temp " << path;
+      RemoveTree(path);
+      ++removed;
+    }
+  };
+  clean(repository);
+  for (const std::string& name : DirectoryEntries(repository)) {
+    const std::string path = repository + "/" + name;
+    if (name[0] != '.' && IsDirectory(path)) clean(path);
+  }
+  return removed;
+}
+
+}  // namespace ember::records

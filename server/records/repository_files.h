@@ -1,0 +1,99 @@
+// Crash-safe writes into an Ember model repository, and the cleanup that
+// goes with them.
+//
+// The daemon's watcher reloads whatever appears under
+// `<repo>/<model>/<version>/`, so nothing may appear there half written.
+// Every write here is built under a temp name that starts with
+// `kTempPrefix` (the watcher ignores names starting with '.'), made durable
+// with fsync, then renamed into place and the parent directory fsynced. A
+// failure at any step removes what was built; a process killed midway
+// leaves only temp names, which `CleanStaleTempFiles` removes at the next
+// start.
+//
+//   EMBER_ASSIGN_OR_RETURN(std::unique_ptr<StagedDirectory> staged,
+//                          StagedDirectory::Create(repo + "/connect4"));
+//   EMBER_RETURN_IF_ERROR(staged->WriteFile("model.mpk", bytes));
+//   EMBER_RETURN_IF_ERROR(staged->Commit(repo + "/connect4/4"));
+
+#ifndef EMBER_SERVER_RECORDS_REPOSITORY_FILES_H_
+#define EMBER_SERVER_RECORDS_REPOSITORY_FILES_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace ember::records {
+
+// Prefix of every temp file and directory this library creates.
+inline constexpr absl::string_view kTempPrefix = ".ember-tmp-";
+
+// Status for a failed system call: RESOURCE_EXHAUSTED for ENOSPC, EDQUOT
+// and EFBIG (the disk, the quota or the file size limit is full), NOT_FOUND
+// for ENOENT, ALREADY_EXISTS for EEXIST/ENOTEMPTY, INTERNAL otherwise. The
+// message names the operation, the path and the system's reason.
+absl::Status ErrnoToStatus(int error, absl::string_view operation,
+                           absl::string_view path);
+
+// Writes all of `data` to `fd`, retrying short writes and EINTR.
+absl::Status WriteAll(int fd, absl::string_view data, absl::string_view path);
+
+// The version directories of `model_dir` (names ParseVersionDirectory
+// accepts), ascending. NOT_FOUND when `model_dir` does not exist.
+absl::StatusOr<std::vector<int64_t>> ListVersions(const std::string& model_dir);
+
+// True when `path` exists (any type).
+bool PathExists(const std::string& path);
+
+// Replaces (or creates) the file at `path` with `data` atomically: temp
+// file in the same directory, fsync, rename, fsync of the directory.
+absl::Status WriteFileAtomically(const std::string& path,
+                                 absl::string_view data);
+
+// A directory built under a temp name inside `parent`, then renamed into
+// place whole. Removed with everything in it when destroyed uncommitted.
+// Not thread-safe.
+class StagedDirectory {
+ public:
+  static absl::StatusOr<std::unique_ptr<StagedDirectory>> Create(
+      const std::string& parent);
+  ~StagedDirectory();
+
+  StagedDirectory(const StagedDirectory&) = delete;
+  StagedDirectory& operator=(const StagedDirectory&) = delete;
+
+  // The temp directory's path.
+  const std::string& path() const { return path_; }
+
+  // Creates `relative` (one level, e.g. "3") inside the directory.
+  absl::Status MakeDirectory(const std::string& relative);
+  // Writes a new file `relative` (e.g. "3/model.mpk") and fsyncs it.
+  absl::Status WriteFile(const std::string& relative, absl::string_view data);
+
+  // Fsyncs every directory made, renames the temp directory to `target`
+  // (which must not exist: ALREADY_EXISTS otherwise, never replaced) and
+  // fsyncs `target`'s parent. After an error the directory is still
+  // staged and is removed on destruction.
+  absl::Status Commit(const std::string& target);
+
+ private:
+  explicit StagedDirectory(std::string path) : path_(std::move(path)) {}
+
+  std::string path_;
+  std::vector<std::string> directories_;  // made inside, relative
+  bool committed_ = false;
+};
+
+// Removes everything whose name starts with kTempPrefix directly under
+// `repository` and directly under each of its model directories: what a
+// process killed during a write leaves. Call before the watcher starts.
+// Returns how many entries were removed.
+absl::StatusOr<int> CleanStaleTempFiles(const std::string& repository);
+
+}  // namespace ember::records
+
+#endif  // EMBER_SERVER_RECORDS_REPOSITORY_FILES_H_
