@@ -7,17 +7,22 @@
 
 namespace ember::records {
 
-Sha256::Sha256() { SHA256_Init(&context_); }
+Sha256::Sha256() : context_(EVP_MD_CTX_new()) {
+  EVP_DigestInit_ex(context_, EVP_sha256(), nullptr);
+}
+
+Sha256::~Sha256() { EVP_MD_CTX_free(context_); }
 
 void Sha256::Update(absl::string_view bytes) {
-  SHA256_Update(&context_, bytes.data(), bytes.size());
+  EVP_DigestUpdate(context_, bytes.data(), bytes.size());
 }
 
 std::string Sha256::HexDigest() {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256_Final(digest, &context_);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(context_, digest, &length);
   return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
+      absl::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
 std::string Sha256Hex(absl::string_view bytes) {

@@ -8,6 +8,8 @@
 #ifndef EMBER_SERVER_RECORDS_SHA256_H_
 #define EMBER_SERVER_RECORDS_SHA256_H_
 
+#include <openssl/types.h>
+
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -26,7 +28,7 @@ class Sha256 {
   std::string HexDigest();
 
  private:
-  struct evp_md_ctx_st* context_;  // OpenSSL's EVP_MD_CTX
+  EVP_MD_CTX* context_;
 };
 
 // Lower-case hex SHA-256 of `bytes`.
