@@ -813,7 +813,6 @@ absl::Status Reader::ReadValueArray(Tensor* tensor) {
 }
 
 absl::StatusOr<Tensor> Reader::ReadBody(int depth) {
-  PushKey("param");
   if (depth > max_depth_) {
     return absl::ResourceExhaustedError(absl::StrCat(
         source_, ": ", path_, ": nesting deeper than ", max_depth_, " levels"));
@@ -991,12 +990,36 @@ struct StringSink {
 };
 using Packer = msgpack::packer<StringSink>;
 
+// msgpack-cxx's pack_float/pack_double write integral values as integers
+// (and lose the sign of -0.0); rmp-serde always writes `ca`/`cb`. Floats
+// therefore go straight to the sink, which the packer writes through
+// unbuffered, so the byte order of the output is kept.
+void PackF32(StringSink& sink, float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, 4);
+  char buf[5] = {static_cast<char>(0xca), static_cast<char>(bits >> 24),
+                 static_cast<char>(bits >> 16), static_cast<char>(bits >> 8),
+                 static_cast<char>(bits)};
+  sink.write(buf, 5);
+}
+
+void PackF64(StringSink& sink, double v) {
+  uint64_t bits;
+  std::memcpy(&bits, &v, 8);
+  char buf[9];
+  buf[0] = static_cast<char>(0xcb);
+  for (int i = 0; i < 8; ++i) {
+    buf[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
+  }
+  sink.write(buf, 9);
+}
+
 void PackString(Packer& pk, absl::string_view s) {
   pk.pack_str(static_cast<uint32_t>(s.size()));
   pk.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
 }
 
-absl::Status PackTensorElements(Packer& pk, const Tensor& t) {
+absl::Status PackTensorElements(Packer& pk, StringSink& sink, const Tensor& t) {
   const uint64_t n = t.NumElements();
   const int size = DTypeSize(t.dtype);
   if (t.bytes.size() != n * size) {
@@ -1011,13 +1034,13 @@ absl::Status PackTensorElements(Packer& pk, const Tensor& t) {
       case DType::kF32: {
         float v;
         std::memcpy(&v, p, 4);
-        pk.pack_float(v);
+        PackF32(sink, v);
         break;
       }
       case DType::kF64: {
         double v;
         std::memcpy(&v, p, 8);
-        pk.pack_double(v);
+        PackF64(sink, v);
         break;
       }
       case DType::kF16:
@@ -1129,7 +1152,7 @@ void PackBytes(Packer& pk, const Tensor& t) {
   pk.pack_bin_body(bytes.data(), static_cast<uint32_t>(bytes.size()));
 }
 
-absl::Status PackTensor(Packer& pk, const Tensor& t) {
+absl::Status PackTensor(Packer& pk, StringSink& sink, const Tensor& t) {
   if (t.bytes.size() > std::numeric_limits<uint32_t>::max()) {
     return absl::InvalidArgumentError(
         absl::StrCat("tensor ", t.id, " has ", t.bytes.size(),
@@ -1148,7 +1171,7 @@ absl::Status PackTensor(Packer& pk, const Tensor& t) {
     for (BodyKey key : kValueShapeOrders[order & 1]) {
       if (key == kKeyValue) {
         PackString(pk, "value");
-        EMBER_RETURN_IF_ERROR(PackTensorElements(pk, t));
+        EMBER_RETURN_IF_ERROR(PackTensorElements(pk, sink, t));
       } else {
         PackString(pk, "shape");
         PackShape(pk, t);
@@ -1176,7 +1199,7 @@ absl::Status PackTensor(Packer& pk, const Tensor& t) {
   return absl::OkStatus();
 }
 
-absl::Status PackValue(Packer& pk, const Value& v) {
+absl::Status PackValue(Packer& pk, StringSink& sink, const Value& v) {
   switch (v.type()) {
     case Value::Type::kNil:
       pk.pack_nil();
@@ -1196,10 +1219,10 @@ absl::Status PackValue(Packer& pk, const Value& v) {
       }
       return absl::OkStatus();
     case Value::Type::kFloat32:
-      pk.pack_float(static_cast<float>(v.float_value()));
+      PackF32(sink, static_cast<float>(v.float_value()));
       return absl::OkStatus();
     case Value::Type::kFloat64:
-      pk.pack_double(v.float_value());
+      PackF64(sink, v.float_value());
       return absl::OkStatus();
     case Value::Type::kString:
       PackString(pk, v.string_value());
@@ -1212,18 +1235,18 @@ absl::Status PackValue(Packer& pk, const Value& v) {
     case Value::Type::kArray:
       pk.pack_array(static_cast<uint32_t>(v.array().size()));
       for (const Value& item : v.array()) {
-        EMBER_RETURN_IF_ERROR(PackValue(pk, item));
+        EMBER_RETURN_IF_ERROR(PackValue(pk, sink, item));
       }
       return absl::OkStatus();
     case Value::Type::kMap:
       pk.pack_map(static_cast<uint32_t>(v.map().size()));
       for (const auto& [key, item] : v.map()) {
         PackString(pk, key);
-        EMBER_RETURN_IF_ERROR(PackValue(pk, item));
+        EMBER_RETURN_IF_ERROR(PackValue(pk, sink, item));
       }
       return absl::OkStatus();
     case Value::Type::kTensor:
-      return PackTensor(pk, v.tensor());
+      return PackTensor(pk, sink, v.tensor());
   }
   return absl::InternalError("unknown value type");
 }
@@ -1647,7 +1670,7 @@ absl::StatusOr<std::string> EncodeRecord(const Record& record,
     payload.reserve(EstimateSize(record.top()));
     StringSink sink{&payload};
     Packer pk(sink);
-    EMBER_RETURN_IF_ERROR(PackValue(pk, record.top()));
+    EMBER_RETURN_IF_ERROR(PackValue(pk, sink, record.top()));
     if (format == RecordFormat::kMpk) return payload;
     return Gzip(payload);
   } catch (const std::bad_alloc&) {

@@ -60,7 +60,9 @@ float HalfToFloatScalar(uint16_t bits) {
   const uint32_t exp = (bits >> 10) & 0x1F;
   const uint32_t man = bits & 0x3FF;
   if (exp == 0x1F) {
-    return BitsFloat(sign | 0x7F800000 | (man << 13));
+    // Infinity, or NaN made quiet (as `half` and F16C both do).
+    const uint32_t quiet = man != 0 ? 0x00400000 : 0;
+    return BitsFloat(sign | 0x7F800000 | quiet | (man << 13));
   }
   if (exp == 0) {
     if (man == 0) return BitsFloat(sign);
