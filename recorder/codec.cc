@@ -523,13 +523,18 @@ absl::StatusOr<Value> Reader::ReadValue(int depth) {
 
 absl::StatusOr<Value> Reader::ReadMap(const Header& header, int depth) {
   if (header.length == 2) {
-    // A parameter is a map with exactly the keys "id" and "param".
+    // A parameter is a map with exactly the keys "id" and "param". A probe
+    // that fails falls through to the generic parse, which reports the
+    // problem with its exact path.
     const uint64_t start = pos_;
-    EMBER_ASSIGN_OR_RETURN(std::string k1, ReadKey());
-    EMBER_RETURN_IF_ERROR(Skip(depth + 1));
-    EMBER_ASSIGN_OR_RETURN(std::string k2, ReadKey());
+    absl::StatusOr<std::string> k1 = ReadKey();
+    absl::StatusOr<std::string> k2 = absl::InternalError("not probed");
+    if (k1.ok() && (*k1 == "id" || *k1 == "param") && Skip(depth + 1).ok()) {
+      k2 = ReadKey();
+    }
     pos_ = start;
-    if ((k1 == "id" && k2 == "param") || (k1 == "param" && k2 == "id")) {
+    if (k1.ok() && k2.ok() &&
+        ((*k1 == "id" && *k2 == "param") || (*k1 == "param" && *k2 == "id"))) {
       return ReadParam(header.length, depth);
     }
   }
@@ -949,24 +954,28 @@ absl::StatusOr<Record> Reader::ReadRecord() {
         KindName(top.kind)));
   }
   // The metadata says how old integer bodies are meant; read it first
-  // wherever it sits.
+  // wherever it sits. A scan failure is reported by the full parse below,
+  // which knows the exact record path.
   const uint64_t entries_pos = pos_;
   bool have_item = false;
-  for (uint64_t i = 0; i < top.length; ++i) {
-    EMBER_ASSIGN_OR_RETURN(std::string key, ReadKey());
-    const uint64_t value_pos = pos_;
-    path_ = key;
-    EMBER_RETURN_IF_ERROR(Skip(1));
-    if (key == "metadata") {
-      EMBER_RETURN_IF_ERROR(ReadMetadataHints(value_pos));
+  absl::Status scan;
+  for (uint64_t i = 0; i < top.length && scan.ok(); ++i) {
+    absl::StatusOr<std::string> key = ReadKey();
+    if (!key.ok()) {
+      scan = key.status();
+      break;
     }
-    if (key == "item") have_item = true;
+    const uint64_t value_pos = pos_;
+    path_ = *key;
+    scan = Skip(1);
+    if (scan.ok() && *key == "metadata") scan = ReadMetadataHints(value_pos);
+    if (*key == "item") have_item = true;
   }
   path_.clear();
-  if (!have_item) {
+  if (scan.ok() && !have_item) {
     return Error("not a Burn record: the top-level map has no \"item\" key");
   }
-  if (pos_ != size_) {
+  if (scan.ok() && pos_ != size_) {
     return Error(
         absl::StrCat(size_ - pos_, " unexpected bytes after the record"));
   }
@@ -978,6 +987,7 @@ absl::StatusOr<Record> Reader::ReadRecord() {
     EMBER_ASSIGN_OR_RETURN(Value v, ReadValue(1));
     entries.emplace_back(std::move(key), std::move(v));
   }
+  if (!scan.ok()) return scan;
   return Record(Value::MakeMap(std::move(entries)));
 }
 
