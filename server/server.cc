@@ -1,0 +1,132 @@
+#include "server/server.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "glog/logging.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+
+namespace ember::server {
+
+absl::StatusOr<std::unique_ptr<EmberServer>> EmberServer::Create(
+    Options options) {
+  if (options.model_repository.empty()) {
+    return absl::InvalidArgumentError("no model repository given");
+  }
+  if (options.max_message_size <= 0) {
+    return absl::InvalidArgumentError("max message size must be positive");
+  }
+  std::unique_ptr<EmberServer> server(new EmberServer(std::move(options)));
+  EMBER_RETURN_IF_ERROR(server->Start());
+  return server;
+}
+
+EmberServer::EmberServer(Options options) : options_(std::move(options)) {}
+
+EmberServer::~EmberServer() {
+  Drain();
+  // Stop watching before the manager goes; the manager waits for loads.
+  watcher_.reset();
+  service_.reset();
+  scheduler_.reset();
+  manager_.reset();
+}
+
+absl::Status EmberServer::Start() {
+  const RepositoryFs* fs = options_.fs != nullptr ? options_.fs : &local_fs_;
+
+  ModelManager::Options manager_options;
+  manager_options.load_threads = options_.load_threads;
+  manager_options.unload_first = options_.unload_first;
+  manager_options.loader = options_.loader;
+  manager_options.config_parser = options_.config_parser;
+  manager_options.fs = fs;
+  manager_options.on_change = [this] { UpdateHealth(); };
+  EMBER_ASSIGN_OR_RETURN(manager_,
+                         ModelManager::Create(std::move(manager_options)));
+
+  FifoScheduler::Options scheduler_options;
+  scheduler_options.num_threads = options_.inference_threads;
+  scheduler_options.max_queue_size = options_.max_queue_size;
+  scheduler_ = std::make_unique<FifoScheduler>(scheduler_options);
+
+  RepositoryWatcher::Options watcher_options;
+  watcher_options.root = options_.model_repository;
+  watcher_options.poll_interval = options_.poll_interval;
+  watcher_options.settle_time = options_.settle_time;
+  watcher_options.use_inotify = options_.use_inotify;
+  EMBER_ASSIGN_OR_RETURN(
+      watcher_, RepositoryWatcher::Create(watcher_options, fs, manager_.get()));
+
+  service_ = std::make_unique<InferenceService>(
+      InferenceService::Options(), manager_.get(), scheduler_.get(),
+      watcher_.get(), &gate_);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options_.grpc_address,
+                           grpc::InsecureServerCredentials(), &port_);
+  builder.SetMaxReceiveMessageSize(options_.max_message_size);
+  builder.SetMaxSendMessageSize(options_.max_message_size);
+  builder.RegisterService(service_.get());
+  grpc_server_ = builder.BuildAndStart();
+  if (grpc_server_ == nullptr || port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options_.grpc_address));
+  }
+  {
+    absl::MutexLock lock(&health_mu_);
+    health_ = grpc_server_->GetHealthCheckService();
+  }
+  UpdateHealth();
+  LOG(INFO) << "emberd serving " << options_.model_repository << " on port "
+            << port_;
+  return absl::OkStatus();
+}
+
+void EmberServer::UpdateHealth() {
+  absl::MutexLock lock(&health_mu_);
+  if (health_ == nullptr || gate_.draining()) return;
+  health_->SetServingStatus("", true);
+  std::set<std::string> names;
+  for (const std::string& name : manager_->ModelNames()) {
+    names.insert(name);
+    health_->SetServingStatus(name, !manager_->ReadyVersions(name).empty());
+  }
+  for (const std::string& gone : health_names_) {
+    if (names.count(gone) == 0) health_->SetServingStatus(gone, false);
+  }
+  names.insert(health_names_.begin(), health_names_.end());
+  health_names_ = std::move(names);
+}
+
+bool EmberServer::Drain() {
+  absl::MutexLock drain_lock(&drain_mu_);
+  if (drained_) return drained_cleanly_;
+  drained_ = true;
+  if (grpc_server_ == nullptr) return true;
+
+  LOG(INFO) << "draining: refusing new requests, " << gate_.in_flight()
+            << " in flight";
+  gate_.StartDraining();
+  {
+    absl::MutexLock lock(&health_mu_);
+    if (health_ != nullptr) health_->Shutdown();  // all NOT_SERVING
+  }
+  const absl::Time deadline = absl::Now() + options_.drain_timeout;
+  drained_cleanly_ = gate_.AwaitIdle(deadline);
+  if (!drained_cleanly_) {
+    LOG(WARNING) << "drain timeout: " << gate_.in_flight()
+                 << " requests still running are cancelled";
+  }
+  grpc_server_->Shutdown(
+      absl::ToChronoTime(absl::Now() + absl::Milliseconds(100)));
+  grpc_server_->Wait();
+  LOG(INFO) << "gRPC server stopped";
+  return drained_cleanly_;
+}
+
+}  // namespace ember::server
