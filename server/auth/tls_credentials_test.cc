@@ -46,7 +46,7 @@ class TlsCredentialsTest : public ::testing::Test {
     auto channel = grpc::CreateCustomChannel(
         "127.0.0.1:" + std::to_string(port), grpc::SslCredentials(ssl), args);
     return channel->WaitForConnected(std::chrono::system_clock::now() +
-                                     std::chrono::seconds(10));
+                                     std::chrono::seconds(5));
   }
 
   grpc::CallbackGenericService generic_;
