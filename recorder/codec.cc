@@ -1429,7 +1429,7 @@ absl::StatusOr<Tensor> ConvertTensor(const Tensor& in, DType target,
       std::vector<float> wide(n);
       EMBER_RETURN_IF_ERROR(CopyToFloat32(in, absl::MakeSpan(wide)));
       if (target == DType::kF32) {
-        std::memcpy(dst, wide.data(), 4 * n);
+        if (n > 0) std::memcpy(dst, wide.data(), 4 * n);
       } else if (target == DType::kF16) {
         FloatToHalf(wide.data(), reinterpret_cast<uint16_t*>(dst), n);
       } else {
@@ -1844,6 +1844,7 @@ absl::Status CopyToFloat32(const Tensor& tensor, absl::Span<float> out) {
         "tensor ", tensor.id, ": ", tensor.bytes.size(), " bytes for ", n, " ",
         DTypeName(tensor.dtype), " elements"));
   }
+  if (n == 0) return absl::OkStatus();
   const char* src = tensor.bytes.data();
   float* dst = out.data();
   switch (tensor.dtype) {
