@@ -49,6 +49,8 @@ struct ModelManager::ModelState {
   std::string rejected_config_text;  // last text that failed to parse
   uint64_t config_gen = 0;
   std::string reason;  // model-level problem (scan, config)
+  // Versions the policy selects from the latest look.
+  std::set<int64_t> wanted;
   bool in_repository = false;
   bool disallowed = false;
   std::map<int64_t, Slot> slots;
@@ -208,13 +210,36 @@ void ModelManager::ApplyModel(const ModelFiles& files) {
     EnsureLoaded(model, version, it->second->record_path,
                  it->second->record_info);
   }
+  model.wanted = wanted;
+  RetireUnwanted(model);
+}
+
+void ModelManager::RetireUnwanted(ModelState& model) {
+  // Availability first: versions the policy no longer wants keep serving
+  // until every wanted version serves (a failed replacement therefore
+  // leaves the old version in service).
+  bool wanted_serving = true;
+  for (int64_t version : model.wanted) {
+    auto it = model.slots.find(version);
+    wanted_serving = wanted_serving && it != model.slots.end() &&
+                     it->second.serving != nullptr;
+  }
+  const bool unload_first =
+      options_.unload_first ||
+      (model.config.has_value() && model.config->unload_first());
   for (auto& [version, slot] : model.slots) {
-    if (wanted.count(version) > 0) continue;
-    Retire(model, slot,
-           slot.in_repository
-               ? absl::StrCat("not selected by version policy ",
-                              DescribePolicy(model.config->version_policy()))
-               : "version removed from the repository");
+    if (model.wanted.count(version) > 0) continue;
+    if (!slot.in_repository) {
+      Retire(model, slot, "version removed from the repository");
+    } else if (wanted_serving || unload_first || slot.serving == nullptr) {
+      Retire(model, slot,
+             absl::StrCat("not selected by version policy ",
+                          DescribePolicy(model.config->version_policy())));
+    } else if (slot.state == VersionState::kReady) {
+      slot.reason =
+          "kept serving until the versions the policy selects "
+          "are ready";
+    }
   }
 }
 
@@ -439,6 +464,7 @@ void ModelManager::FinishLoad(
       slot.reason = error;
     }
     LOG(ERROR) << label << ": " << slot.reason;
+    RetireUnwanted(model);
     PublishLocked();
     return;
   }
@@ -456,6 +482,7 @@ void ModelManager::FinishLoad(
             << (replaced ? "swapped in the new record " : "ready, serving ")
             << job.record_path << " (" << slot.serving->model->parameter_bytes()
             << " parameter bytes)";
+  RetireUnwanted(model);
   PublishLocked();
 }
 

@@ -169,6 +169,9 @@ class ModelManager {
                  const FileInfo& info) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Retire(ModelState& model, Slot& slot, const std::string& why)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes out of service the versions the policy no longer selects, once
+  // the selected ones serve (at once with unload-first).
+  void RetireUnwanted(ModelState& model) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RunLoad(const LoadJob& job) ABSL_LOCKS_EXCLUDED(mu_);
   void FinishLoad(const LoadJob& job,
                   absl::StatusOr<std::shared_ptr<const model::Model>> result,
