@@ -26,51 +26,48 @@ absl::StatusOr<TensorType> Reshape::OutputType(
         absl::StrCat("reshape of ", TypeToString(in), " to ",
                      ShapeToString(target_), ": ", why));
   };
-  // Element counts: `known_in` over the known input dims; the input is
-  // fully known when no dim is -1.
-  int64_t in_count = 1;
-  bool in_known = true;
-  for (int64_t d : in.shape) {
-    if (d < 0) {
-      in_known = false;
-    } else {
-      in_count *= d;
-    }
-  }
+  // A dimension copied with 0 appears on both sides and cancels out, even
+  // when unknown; the rest must agree in element count.
   TensorType out{in.type, target_};
+  std::vector<bool> copied(in.shape.size(), false);
   int infer = -1;
   int64_t out_count = 1;
-  bool out_known = true;
   for (size_t i = 0; i < target_.size(); ++i) {
-    int64_t d = target_[i];
+    const int64_t d = target_[i];
     if (d == 0) {
       if (i >= in.shape.size()) return bad("0 copies a missing axis");
-      d = out.shape[i] = in.shape[i];
-    }
-    if (d == -1 && target_[i] == -1) {
+      out.shape[i] = in.shape[i];
+      copied[i] = true;
+    } else if (d == -1) {
       if (infer >= 0) return bad("more than one -1");
       infer = i;
-      continue;
-    }
-    if (d < -1) return bad("dimensions must be >= -1");
-    if (d < 0) {
-      out_known = false;
+    } else if (d < -1) {
+      return bad("dimensions must be >= -1");
     } else {
       out_count *= d;
     }
   }
-  if (in_known && out_known) {
-    if (infer >= 0) {
-      if (out_count == 0 || in_count % out_count != 0) {
-        return bad("the element count does not divide");
-      }
-      out.shape[infer] = in_count / out_count;
-    } else if (in_count != out_count) {
-      return bad("the element counts differ");
+  int64_t in_count = 1;
+  bool in_known = true;
+  for (size_t i = 0; i < in.shape.size(); ++i) {
+    if (copied[i]) continue;
+    if (in.shape[i] < 0) {
+      in_known = false;
+    } else {
+      in_count *= in.shape[i];
     }
-  } else if (infer < 0 && out_known && in_count != 0 &&
-             out_count % in_count != 0) {
-    return bad("the element counts cannot agree");
+  }
+  if (!in_known) {
+    if (infer < 0) return bad("an unknown input dimension needs a -1");
+    return out;  // the inferred dimension stays unknown
+  }
+  if (infer >= 0) {
+    if (out_count == 0 || in_count % out_count != 0) {
+      return bad("the element count does not divide");
+    }
+    out.shape[infer] = in_count / out_count;
+  } else if (in_count != out_count) {
+    return bad("the element counts differ");
   }
   return out;
 }
