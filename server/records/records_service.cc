@@ -200,6 +200,16 @@ struct RecordsService::StoredRecord {
   uint64_t size = 0;
 };
 
+// Where an upload is built before it is renamed into place.
+struct RecordsService::UploadStaging {
+  std::unique_ptr<StagedDirectory> dir;
+  // Where the record goes inside `dir`: "" for a new version of an
+  // existing model, "<version>/" for a new model.
+  std::string prefix;
+  // The version of a new model (existing models choose at commit).
+  int64_t version = 0;
+};
+
 // An upload header, checked, with the model's config resolved.
 struct RecordsService::UploadPlan {
   v1::UploadHeader header;
@@ -287,10 +297,26 @@ absl::Status RecordsService::DoUpload(
         SlotDeadline(*context), [context] { return context->IsCancelled(); },
         what);
     if (!slot.ok()) return slot.status();
+    const absl::Time start = absl::Now();
+
+    // The staged (hidden) directory is removed on every early return.
+    absl::StatusOr<UploadStaging> staging = StageUpload(*plan);
+    if (!staging.ok()) return staging.status();
+    StagedDirectory& staged = *staging->dir;
+    // Bytes kept at their precision are most likely stored as sent, so
+    // they go to disk while they arrive.
+    std::unique_ptr<StagedFile> sink;
+    const std::string sink_name = staging->prefix + "upload";
+    if (header.precision() == v1::PRECISION_KEEP) {
+      absl::StatusOr<std::unique_ptr<StagedFile>> file =
+          staged.CreateFile(sink_name);
+      if (!file.ok()) return Annotate(file.status(), what);
+      sink = *std::move(file);
+    }
 
     std::string payload_sha256;
     absl::StatusOr<std::string> received =
-        ReceivePayload(context, reader, *plan, &payload_sha256);
+        ReceivePayload(context, reader, *plan, sink.get(), &payload_sha256);
     if (!received.ok()) return received.status();
     auto payload = std::make_shared<const std::string>(*std::move(received));
     if (!header.sha256().empty() &&
@@ -299,6 +325,7 @@ absl::Status RecordsService::DoUpload(
           what, ": payload SHA-256 is ", payload_sha256,
           " but the header says ", absl::AsciiStrToLower(header.sha256())));
     }
+    const absl::Time received_at = absl::Now();
 
     absl::StatusOr<recorder::Record> sent =
         recorder::DecodeRecord(payload, what, options_.decode);
@@ -318,14 +345,14 @@ absl::Status RecordsService::DoUpload(
     const bool keep_precision =
         header.precision() == v1::PRECISION_KEEP ||
         (sent_precision.ok() && ToProto(*sent_precision) == header.precision());
-    if (!keep_precision || format != sent_format) {
-      if (!sent_precision.ok() && header.precision() == v1::PRECISION_KEEP) {
-        return Annotate(sent_precision.status(),
-                        absl::StrCat(what,
-                                     ": cannot change the format of "
-                                     "this record without an explicit "
-                                     "precision"));
-      }
+    const bool as_sent = keep_precision && format == sent_format;
+    if (!as_sent && !sent_precision.ok() &&
+        header.precision() == v1::PRECISION_KEEP) {
+      return Annotate(sent_precision.status(),
+                      absl::StrCat(what,
+                                   ": cannot change the format of "
+                                   "this record without an explicit "
+                                   "precision"));
     }
 
     // Either the payload is stored as sent, or the codec produces what
@@ -333,7 +360,7 @@ absl::Status RecordsService::DoUpload(
     std::shared_ptr<const std::string> stored = payload;
     const recorder::Record* validated = &*sent;
     recorder::Record converted;
-    if (!keep_precision || format != sent_format) {
+    if (!as_sent) {
       const recorder::Precision precision =
           keep_precision ? *sent_precision : FromProto(header.precision());
       absl::StatusOr<recorder::Record> result =
@@ -361,11 +388,31 @@ absl::Status RecordsService::DoUpload(
                absl::StrCat(plan->model_dir, "/<new version>/", file_name)});
       if (!built.ok()) return NotFitting(built.status(), what);
     }
+    const absl::Time validated_at = absl::Now();
 
+    absl::Status status;
+    if (as_sent && sink != nullptr) {
+      status = sink->Finish();
+      if (status.ok()) {
+        status = staged.Rename(sink_name, staging->prefix + file_name);
+      }
+    } else {
+      sink.reset();
+      if (header.precision() == v1::PRECISION_KEEP) {
+        status = staged.Remove(sink_name);
+      }
+      if (status.ok()) {
+        status = staged.WriteFile(staging->prefix + file_name, *stored);
+      }
+    }
+    if (!status.ok()) return Annotate(status, what);
     absl::StatusOr<int64_t> committed =
-        CommitUpload(context, *plan, file_name, *stored);
+        CommitUpload(context, *plan, staging->version, staged);
     if (!committed.ok()) return committed.status();
     version = *committed;
+    VLOG(1) << what << ": received in " << (received_at - start)
+            << ", validated in " << (validated_at - received_at)
+            << ", written in " << (absl::Now() - validated_at);
 
     info.set_model(header.model());
     info.set_version(version);
@@ -503,12 +550,40 @@ absl::StatusOr<RecordsService::UploadPlan> RecordsService::PlanUpload(
   return plan;
 }
 
+absl::StatusOr<RecordsService::UploadStaging> RecordsService::StageUpload(
+    const UploadPlan& plan) {
+  UploadStaging staging;
+  if (plan.model_exists) {
+    // The directory becomes `<model>/<version>`; the version is chosen at
+    // commit.
+    absl::StatusOr<std::unique_ptr<StagedDirectory>> dir =
+        StagedDirectory::Create(plan.model_dir);
+    if (!dir.ok()) return dir.status();
+    staging.dir = *std::move(dir);
+    return staging;
+  }
+  // A new model appears whole: config and first version in one rename.
+  staging.version = plan.header.version() != 0 ? plan.header.version() : 1;
+  staging.prefix = absl::StrCat(staging.version, "/");
+  absl::StatusOr<std::unique_ptr<StagedDirectory>> dir =
+      StagedDirectory::Create(options_.repository);
+  if (!dir.ok()) return dir.status();
+  staging.dir = *std::move(dir);
+  absl::Status status =
+      staging.dir->WriteFile("config.pbtxt", plan.config_text);
+  if (status.ok()) {
+    status = staging.dir->MakeDirectory(absl::StrCat(staging.version));
+  }
+  if (!status.ok()) return status;
+  return staging;
+}
+
 absl::StatusOr<std::string> RecordsService::ReceivePayload(
     grpc::ServerContext* context, grpc::ServerReader<v1::UploadRequest>* reader,
-    const UploadPlan& plan, std::string* sha256) {
+    const UploadPlan& plan, StagedFile* sink, std::string* sha256) {
   const v1::UploadHeader& header = plan.header;
-  Sha256 hash;
   const uint64_t limit = options_.max_upload_bytes;
+  Sha256 hash;
   std::string payload;
   if (header.total_size() > 0) payload.reserve(header.total_size());
 
@@ -526,6 +601,13 @@ absl::StatusOr<std::string> RecordsService::ReceivePayload(
     }
     hash.Update(chunk);
     payload.append(chunk);
+    if (sink != nullptr) {
+      absl::Status written = sink->Append(chunk);
+      if (!written.ok()) {
+        return Annotate(written,
+                        absl::StrCat("upload to model ", header.model()));
+      }
+    }
   }
   if (context->IsCancelled()) {
     return absl::CancelledError(absl::StrCat(
@@ -547,10 +629,9 @@ absl::StatusOr<std::string> RecordsService::ReceivePayload(
 }
 
 absl::StatusOr<int64_t> RecordsService::CommitUpload(
-    grpc::ServerContext* context, const UploadPlan& plan,
-    const std::string& file_name, const std::string& bytes) {
-  const v1::UploadHeader& header = plan.header;
-  const std::string& model = header.model();
+    grpc::ServerContext* context, const UploadPlan& plan, int64_t version,
+    StagedDirectory& staged) {
+  const std::string& model = plan.header.model();
   absl::MutexLock lock(&commit_mu_);
   // The last point at which a client that went away leaves nothing behind.
   if (context->IsCancelled()) {
@@ -560,23 +641,11 @@ absl::StatusOr<int64_t> RecordsService::CommitUpload(
   }
 
   if (!plan.model_exists) {
-    // A new model appears whole: config and first version in one rename.
-    if (PathExists(plan.model_dir)) {
+    absl::Status status = staged.Commit(plan.model_dir);
+    if (status.code() == absl::StatusCode::kAlreadyExists) {
       return absl::AbortedError(absl::StrCat(
           "model ", model, " was created by another writer meanwhile; retry"));
     }
-    const int64_t version = header.version() != 0 ? header.version() : 1;
-    const std::string version_name = absl::StrCat(version);
-    absl::StatusOr<std::unique_ptr<StagedDirectory>> staged =
-        StagedDirectory::Create(options_.repository);
-    if (!staged.ok()) return staged.status();
-    absl::Status status =
-        (*staged)->WriteFile("config.pbtxt", plan.config_text);
-    if (status.ok()) status = (*staged)->MakeDirectory(version_name);
-    if (status.ok()) {
-      status = (*staged)->WriteFile(version_name + "/" + file_name, bytes);
-    }
-    if (status.ok()) status = (*staged)->Commit(plan.model_dir);
     if (!status.ok()) {
       return Annotate(status, absl::StrCat("creating model ", model));
     }
@@ -590,7 +659,7 @@ absl::StatusOr<int64_t> RecordsService::CommitUpload(
         absl::StrCat("model ", model,
                      " was removed meanwhile: ", versions.status().message()));
   }
-  int64_t version = header.version();
+  version = plan.header.version();
   if (version == 0) {
     version = versions->empty() ? 1 : versions->back() + 1;
     if (!ValidateVersion(version).ok()) {
@@ -601,27 +670,19 @@ absl::StatusOr<int64_t> RecordsService::CommitUpload(
   }
   const std::string target = absl::StrCat(plan.model_dir, "/", version);
 
-  absl::StatusOr<std::unique_ptr<StagedDirectory>> staged =
-      StagedDirectory::Create(plan.model_dir);
-  if (!staged.ok()) return Annotate(staged.status(), "upload");
-  absl::Status status = (*staged)->WriteFile(file_name, bytes);
-  if (!status.ok()) {
-    return Annotate(
-        status, absl::StrCat("writing version ", version, " of model ", model));
-  }
-
   // The config goes first so the watcher never builds the new version
   // with the old config; on failure the old config text is put back.
   std::string old_config;
   if (plan.write_config) {
     absl::StatusOr<std::string> old = ReadSmallFile(plan.config_path);
     old_config = old.ok() ? *old : "";
-    status = WriteFileAtomically(plan.config_path, plan.config_text);
+    absl::Status status =
+        WriteFileAtomically(plan.config_path, plan.config_text);
     if (!status.ok()) {
       return Annotate(status, absl::StrCat("replacing the config of ", model));
     }
   }
-  status = (*staged)->Commit(target);
+  absl::Status status = staged.Commit(target);
   if (!status.ok()) {
     if (plan.write_config) {
       absl::Status restored = WriteFileAtomically(plan.config_path, old_config);

@@ -48,6 +48,7 @@
 #include "proto/records.grpc.pb.h"
 #include "recorder/codec.h"
 #include "server/auth/auth_policy.h"
+#include "server/records/repository_files.h"
 #include "server/records/slot_limiter.h"
 
 namespace ember::records {
@@ -136,8 +137,9 @@ class RecordsService final : public ember::records::v1::Records::Service {
     int64_t mtime_ns = 0;
     ember::records::v1::RecordInfo info;  // without model/version/state
   };
-  struct StoredRecord;  // a version's record file, opened
-  struct UploadPlan;    // what an upload header asks for, resolved
+  struct StoredRecord;   // a version's record file, opened
+  struct UploadPlan;     // what an upload header asks for, resolved
+  struct UploadStaging;  // the hidden directory an upload is built in
 
   explicit RecordsService(Options options);
 
@@ -155,16 +157,20 @@ class RecordsService final : public ember::records::v1::Records::Service {
 
   absl::StatusOr<UploadPlan> PlanUpload(
       const ember::records::v1::UploadHeader& header);
+  // Creates the hidden directory the upload is built in.
+  absl::StatusOr<UploadStaging> StageUpload(const UploadPlan& plan);
+  // Reads the record bytes after the header; also appends them to `sink`
+  // when given. Sets `sha256` to their digest.
   absl::StatusOr<std::string> ReceivePayload(
       grpc::ServerContext* context,
       grpc::ServerReader<ember::records::v1::UploadRequest>* reader,
-      const UploadPlan& plan, std::string* sha256);
-  // Writes `bytes` as `file_name` of a new version of the plan's model,
-  // under commit_mu_; returns the version written.
+      const UploadPlan& plan, StagedFile* sink, std::string* sha256);
+  // Renames `staged` into place as a new version of the plan's model (for
+  // a new model, `version`; else the plan's or the next free one) under
+  // commit_mu_, and returns the version written.
   absl::StatusOr<int64_t> CommitUpload(grpc::ServerContext* context,
-                                       const UploadPlan& plan,
-                                       const std::string& file_name,
-                                       const std::string& bytes);
+                                       const UploadPlan& plan, int64_t version,
+                                       StagedDirectory& staged);
 
   absl::StatusOr<StoredRecord> OpenStored(const std::string& model,
                                           int64_t version);

@@ -176,6 +176,57 @@ absl::Status WriteFileAtomically(const std::string& path,
   return FsyncPath(dir);
 }
 
+StagedFile::~StagedFile() {
+  if (fd_ >= 0) close(fd_);
+}
+
+absl::Status StagedFile::Append(absl::string_view data) {
+  absl::Status status = WriteAll(fd_, data, path_);
+  if (!status.ok()) return status;
+  size_ += data.size();
+  // Start write-back every few MiB without waiting for it, so dirty pages
+  // do not pile up for the final fsync.
+  constexpr uint64_t kWriteBackStep = uint64_t{8} << 20;
+  if (size_ - flushed_ >= kWriteBackStep) {
+    sync_file_range(fd_, flushed_, size_ - flushed_, SYNC_FILE_RANGE_WRITE);
+    flushed_ = size_;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StagedFile::Finish() {
+  if (fsync(fd_) != 0) return ErrnoToStatus(errno, "fsync", path_);
+  const int fd = fd_;
+  fd_ = -1;
+  if (close(fd) != 0) return ErrnoToStatus(errno, "close", path_);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<StagedFile>> StagedDirectory::CreateFile(
+    const std::string& relative) {
+  const std::string full = path_ + "/" + relative;
+  const int fd =
+      open(full.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoToStatus(errno, "create", full);
+  return std::unique_ptr<StagedFile>(new StagedFile(fd, full));
+}
+
+absl::Status StagedDirectory::Rename(const std::string& from,
+                                     const std::string& to) {
+  const std::string source = path_ + "/" + from;
+  const std::string target = path_ + "/" + to;
+  if (rename(source.c_str(), target.c_str()) != 0) {
+    return ErrnoToStatus(errno, "rename", target);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StagedDirectory::Remove(const std::string& relative) {
+  const std::string full = path_ + "/" + relative;
+  if (unlink(full.c_str()) != 0) return ErrnoToStatus(errno, "remove", full);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<StagedDirectory>> StagedDirectory::Create(
     const std::string& parent) {
   std::string path = absl::StrCat(parent, "/", kTempPrefix, "XXXXXX");

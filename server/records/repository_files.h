@@ -54,6 +54,31 @@ bool PathExists(const std::string& path);
 absl::Status WriteFileAtomically(const std::string& path,
                                  absl::string_view data);
 
+// A new file being written piece by piece (inside a StagedDirectory).
+// Write-back to disk starts as data arrives, so the final fsync has little
+// left to flush. Not thread-safe. Closed (not removed) when destroyed.
+class StagedFile {
+ public:
+  ~StagedFile();
+  StagedFile(const StagedFile&) = delete;
+  StagedFile& operator=(const StagedFile&) = delete;
+
+  // Appends `data`; errors as ErrnoToStatus.
+  absl::Status Append(absl::string_view data);
+  // Fsyncs and closes. Call once, after the last Append.
+  absl::Status Finish();
+  uint64_t size() const { return size_; }
+
+ private:
+  friend class StagedDirectory;
+  StagedFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+
+  int fd_;
+  std::string path_;
+  uint64_t size_ = 0;
+  uint64_t flushed_ = 0;  // bytes whose write-back has been started
+};
+
 // A directory built under a temp name inside `parent`, then renamed into
 // place whole. Removed with everything in it when destroyed uncommitted.
 // Not thread-safe.
@@ -73,6 +98,13 @@ class StagedDirectory {
   absl::Status MakeDirectory(const std::string& relative);
   // Writes a new file `relative` (e.g. "3/model.mpk") and fsyncs it.
   absl::Status WriteFile(const std::string& relative, absl::string_view data);
+  // Creates a new file `relative` to be written piece by piece.
+  absl::StatusOr<std::unique_ptr<StagedFile>> CreateFile(
+      const std::string& relative);
+  // Renames `from` to `to`, both relative, inside the directory.
+  absl::Status Rename(const std::string& from, const std::string& to);
+  // Removes the file `relative`.
+  absl::Status Remove(const std::string& relative);
 
   // Fsyncs every directory made, renames the temp directory to `target`
   // (which must not exist: ALREADY_EXISTS otherwise, never replaced) and

@@ -75,6 +75,29 @@ TEST_F(RepositoryFilesTest, StagedDirectoryAppearsWhole) {
   EXPECT_EQ(Read(root_ + "/model/config.pbtxt"), "cfg");
 }
 
+TEST_F(RepositoryFilesTest, StagedFileGrowsPieceByPiece) {
+  auto staged = StagedDirectory::Create(root_);
+  ASSERT_TRUE(staged.ok());
+  auto file = (*staged)->CreateFile("payload");
+  ASSERT_TRUE(file.ok()) << file.status();
+  std::string expected;
+  for (int i = 0; i < 40; ++i) {
+    const std::string piece(1 << 20, static_cast<char>('a' + i % 26));
+    ASSERT_TRUE((*file)->Append(piece).ok());
+    expected += piece;
+  }
+  ASSERT_TRUE((*file)->Finish().ok());
+  EXPECT_EQ((*file)->size(), expected.size());
+  EXPECT_EQ((*staged)->CreateFile("payload").status().code(),
+            absl::StatusCode::kAlreadyExists);
+  ASSERT_TRUE((*staged)->Rename("payload", "model.mpk").ok());
+  ASSERT_TRUE((*staged)->WriteFile("extra", "x").ok());
+  ASSERT_TRUE((*staged)->Remove("extra").ok());
+  ASSERT_TRUE((*staged)->Commit(root_ + "/1").ok());
+  EXPECT_TRUE(Read(root_ + "/1/model.mpk") == expected);
+  EXPECT_EQ(Names(root_ + "/1"), std::vector<std::string>{"model.mpk"});
+}
+
 TEST_F(RepositoryFilesTest, CommitNeverReplacesAndLeavesNothingBehind) {
   // Even an empty directory at the target is kept.
   std::filesystem::create_directories(root_ + "/3");

@@ -1,0 +1,284 @@
+// Throughput of the records service against the gRPC floor, on loopback.
+//
+// Builds a Burn record of one Linear layer (default 8192 x 8192 f32, 256
+// MiB), then times, with client and server in this process over
+// 127.0.0.1 TCP and the same chunk size everywhere:
+//   - floor upload / download: a service that only moves the bytes (the
+//     upload is appended into one buffer, the download is sent from one);
+//   - the records service: upload (digest, decode, model build, atomic
+//     write with fsync) and download at the stored precision (streamed from
+//     the file), plus a converting download and upload at half precision.
+// Each figure is the median of --repeats runs. Prints MiB/s and the ratio
+// of each records figure to its floor (target: at most 1.5).
+//
+//   bazel build -c opt //server/records:records_benchmark
+//   bazel-bin/server/records/records_benchmark --mib=256 --repeats=3 \
+//       --dir=/var/tmp
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "proto/records.grpc.pb.h"
+#include "recorder/codec.h"
+#include "recorder/record.h"
+#include "server/auth/auth_policy.h"
+#include "server/records/records_service.h"
+#include "tests/records/transfer.h"
+
+ABSL_FLAG(int, mib, 256, "Record size in MiB (one square f32 Linear layer)");
+ABSL_FLAG(int, repeats, 3, "Runs per figure; the median is printed");
+ABSL_FLAG(int, chunk_kib, 1024, "Chunk size in KiB, both directions");
+ABSL_FLAG(std::string, dir, "",
+          "Directory for the temp repository (default $TMPDIR or /tmp)");
+
+namespace ember::records {
+namespace {
+
+namespace v1 = ::ember::records::v1;
+using Clock = std::chrono::steady_clock;
+
+// Moves bytes and nothing else: the transport floor, with the same
+// messages and chunking as the records service.
+class FloorService final : public v1::Records::Service {
+ public:
+  explicit FloorService(const std::string* download) : download_(download) {}
+
+  grpc::Status Upload(grpc::ServerContext*,
+                      grpc::ServerReader<v1::UploadRequest>* reader,
+                      v1::UploadResponse* response) override {
+    std::string payload;
+    v1::UploadRequest message;
+    while (reader->Read(&message)) payload.append(message.chunk());
+    response->mutable_record()->set_size(payload.size());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Download(
+      grpc::ServerContext*, const v1::DownloadRequest* request,
+      grpc::ServerWriter<v1::DownloadResponse>* writer) override {
+    v1::DownloadResponse message;
+    message.mutable_metadata()->set_size(download_->size());
+    writer->Write(message);
+    const size_t chunk = request->chunk_size();
+    for (size_t at = 0; at < download_->size(); at += chunk) {
+      message.set_chunk(download_->data() + at,
+                        std::min(chunk, download_->size() - at));
+      if (!writer->Write(message)) break;
+    }
+    return grpc::Status::OK;
+  }
+
+ private:
+  const std::string* download_;
+};
+
+// A Burn 0.16-style record: {"metadata", "item": {"layer": Linear}, "_b"}.
+std::string MakeRecord(int dim) {
+  auto weights = std::make_shared<std::string>(
+      static_cast<size_t>(dim) * dim * sizeof(float), '\0');
+  auto bias = std::make_shared<std::string>(dim * sizeof(float), '\0');
+  float* w = reinterpret_cast<float*>(weights->data());
+  for (size_t i = 0; i < weights->size() / sizeof(float); ++i) {
+    w[i] = static_cast<float>((i * 2654435761u) % 1000) * 1e-4f - 0.05f;
+  }
+  auto param = [](const std::string& id, std::shared_ptr<std::string> bytes,
+                  std::vector<uint64_t> shape) {
+    recorder::Tensor t;
+    t.id = id;
+    t.dtype = recorder::DType::kF32;
+    t.shape = std::move(shape);
+    t.bytes = *bytes;
+    t.storage = bytes;
+    return recorder::Value::MakeTensor(std::move(t));
+  };
+  using recorder::Value;
+  Value metadata = Value::MakeMap({
+      {"float", Value::String("f32")},
+      {"int", Value::String("i32")},
+      {"format", Value::String("burn_core::record::file::NamedMpkFileRecorder<"
+                               "burn_core::record::settings::"
+                               "FullPrecisionSettings>")},
+      {"version", Value::String("0.16.1")},
+      {"settings", Value::String("FullPrecisionSettings")},
+  });
+  Value linear = Value::MakeMap({
+      {"weight",
+       param("benchweight01", weights,
+             {static_cast<uint64_t>(dim), static_cast<uint64_t>(dim)})},
+      {"bias", param("benchbias0001", bias, {static_cast<uint64_t>(dim)})},
+  });
+  recorder::Record record(Value::MakeMap({
+      {"metadata", std::move(metadata)},
+      {"item", Value::MakeMap({{"layer", std::move(linear)}})},
+      {"_b", Value::MakeArray({})},
+  }));
+  auto encoded = recorder::EncodeRecord(record, recorder::RecordFormat::kMpk);
+  if (!encoded.ok()) {
+    fprintf(stderr, "encoding the record failed: %s\n",
+            encoded.status().ToString().c_str());
+    exit(1);
+  }
+  return *std::move(encoded);
+}
+
+std::string ConfigFor(int dim) {
+  return absl::StrCat("input { name: \"x\" datatype: FP32 shape: [-1, ", dim,
+                      "] }\noutput { name: \"y\" datatype: FP32 shape: [-1, ",
+                      dim, "] }\nlayers { name: \"y\" type: \"linear\" ",
+                      "record_path: \"layer\" }\n");
+}
+
+struct Server {
+  std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<v1::Records::Stub> stub;
+};
+
+Server Serve(grpc::Service* service) {
+  Server s;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(service);
+  s.server = builder.BuildAndStart();
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  s.stub = v1::Records::NewStub(
+      grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", port),
+                                grpc::InsecureChannelCredentials(), args));
+  return s;
+}
+
+// Median seconds of `repeats` runs of `run` (which returns false on error).
+double Median(int repeats, const std::function<bool()>& run) {
+  std::vector<double> seconds;
+  for (int i = 0; i < repeats; ++i) {
+    const Clock::time_point start = Clock::now();
+    if (!run()) {
+      fprintf(stderr, "a transfer failed\n");
+      exit(1);
+    }
+    seconds.push_back(
+        std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  std::sort(seconds.begin(), seconds.end());
+  return seconds[seconds.size() / 2];
+}
+
+void Report(const char* what, double seconds, double mib, double floor) {
+  printf("%-44s %8.3f s %9.1f MiB/s", what, seconds, mib / seconds);
+  if (floor > 0) printf("   %.2fx floor", seconds / floor);
+  printf("\n");
+}
+
+int Main() {
+  const int mib = absl::GetFlag(FLAGS_mib);
+  const int repeats = std::max(1, absl::GetFlag(FLAGS_repeats));
+  const size_t chunk = static_cast<size_t>(absl::GetFlag(FLAGS_chunk_kib))
+                       << 10;
+  const int dim = static_cast<int>(
+      std::sqrt(static_cast<double>(mib) * (1 << 20) / sizeof(float)));
+  std::string base = absl::GetFlag(FLAGS_dir);
+  if (base.empty()) base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+  const std::string repo = base + "/ember-records-benchmark";
+  std::filesystem::remove_all(repo);
+  std::filesystem::create_directories(repo + "/bench");
+  std::ofstream(repo + "/bench/config.pbtxt") << ConfigFor(dim);
+
+  const std::string record = MakeRecord(dim);
+  const double size_mib = record.size() / double(1 << 20);
+  printf(
+      "record: Linear %d x %d f32, %.1f MiB; chunk %zu KiB; %d repeats "
+      "(median); repository %s\n",
+      dim, dim, size_mib, chunk >> 10, repeats, repo.c_str());
+
+  testing::CallOptions call;
+  call.chunk_size = chunk;
+  v1::UploadHeader header;
+  header.set_model("bench");
+  v1::DownloadRequest request;
+  request.set_model("bench");
+  request.set_chunk_size(static_cast<uint32_t>(chunk));
+
+  FloorService floor_service(&record);
+  Server floor = Serve(&floor_service);
+  const double floor_up = Median(repeats, [&] {
+    return testing::UploadRecord(*floor.stub, header, record, call).status.ok();
+  });
+  const double floor_down = Median(repeats, [&] {
+    auto got = testing::DownloadRecord(*floor.stub, request, call);
+    return got.status.ok() && got.bytes.size() == record.size();
+  });
+  floor.server->Shutdown();
+
+  RecordsService::Options options;
+  options.repository = repo;
+  options.auth = auth::AuthPolicy::Open();
+  options.max_upload_bytes = record.size() * 2;
+  auto service = RecordsService::Create(options);
+  if (!service.ok()) {
+    fprintf(stderr, "%s\n", service.status().ToString().c_str());
+    return 1;
+  }
+  Server records = Serve(service->get());
+  const double up = Median(repeats, [&] {
+    auto result = testing::UploadRecord(*records.stub, header, record, call);
+    if (!result.status.ok()) {
+      fprintf(stderr, "%s\n", result.status.error_message().c_str());
+    }
+    return result.status.ok();
+  });
+  const double down = Median(repeats, [&] {
+    auto got = testing::DownloadRecord(*records.stub, request, call);
+    return got.status.ok() && got.bytes == record;
+  });
+  v1::DownloadRequest half_request = request;
+  half_request.set_precision(v1::PRECISION_HALF);
+  const double down_half = Median(repeats, [&] {
+    return testing::DownloadRecord(*records.stub, half_request, call)
+        .status.ok();
+  });
+  v1::UploadHeader half_header = header;
+  half_header.set_precision(v1::PRECISION_HALF);
+  const double up_half = Median(repeats, [&] {
+    return testing::UploadRecord(*records.stub, half_header, record, call)
+        .status.ok();
+  });
+  records.server->Shutdown();
+  std::filesystem::remove_all(repo);
+
+  Report("floor upload (bytes only)", floor_up, size_mib, 0);
+  Report("floor download (bytes only)", floor_down, size_mib, 0);
+  Report("records upload, stored as sent", up, size_mib, floor_up);
+  Report("records download, as stored", down, size_mib, floor_down);
+  Report("records download, converted to half", down_half, size_mib,
+         floor_down);
+  Report("records upload, converted to half", up_half, size_mib, floor_up);
+  return 0;
+}
+
+}  // namespace
+}  // namespace ember::records
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  return ember::records::Main();
+}
