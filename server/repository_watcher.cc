@@ -105,6 +105,7 @@ void RepositoryWatcher::Run() {
       if (incomplete_pending_) {
         wake_at = std::min(wake_at, absl::Now() + options_.settle_time);
       }
+      if (follow_up_pending_) wake_at = absl::Now();
     }
     const int64_t timeout_ms = std::max<int64_t>(
         0, absl::ToInt64Milliseconds(wake_at - absl::Now()) + 1);
@@ -192,7 +193,9 @@ absl::Status RepositoryWatcher::RescanNow() {
   }
   last_status_ = absl::OkStatus();
   incomplete_pending_ = MarkCompleteness(*snapshot);
-  UpdateWatches(*snapshot);
+  // Changes inside a directory before its watch existed raised no event:
+  // look once more right after adding watches.
+  follow_up_pending_ = UpdateWatches(*snapshot) && scans_ > 1;
   manager_->Apply(*snapshot);
   return absl::OkStatus();
 }
@@ -239,8 +242,9 @@ bool RepositoryWatcher::MarkCompleteness(RepositorySnapshot& snapshot) {
   return incomplete;
 }
 
-void RepositoryWatcher::UpdateWatches(const RepositorySnapshot& snapshot) {
-  if (inotify_fd_ < 0) return;
+bool RepositoryWatcher::UpdateWatches(const RepositorySnapshot& snapshot) {
+  if (inotify_fd_ < 0) return false;
+  bool added = false;
   std::set<std::string> wanted(snapshot.directories.begin(),
                                snapshot.directories.end());
   for (auto it = dir_watches_.begin(); it != dir_watches_.end();) {
@@ -262,7 +266,9 @@ void RepositoryWatcher::UpdateWatches(const RepositorySnapshot& snapshot) {
     }
     watch_dirs_[wd] = dir;
     dir_watches_[dir] = wd;
+    added = true;
   }
+  return added;
 }
 
 }  // namespace ember::server

@@ -96,7 +96,8 @@ class RepositoryWatcher {
   bool IsComplete(const std::string& path, const FileInfo& info,
                   std::map<std::string, FileInfo>& seen_now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(scan_mu_);
-  void UpdateWatches(const RepositorySnapshot& snapshot)
+  // Watches every directory of `snapshot`; true when a watch was added.
+  bool UpdateWatches(const RepositorySnapshot& snapshot)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(scan_mu_);
 
   const Options options_;
@@ -116,6 +117,7 @@ class RepositoryWatcher {
   std::map<int, std::string> watch_dirs_ ABSL_GUARDED_BY(scan_mu_);
   std::map<std::string, int> dir_watches_ ABSL_GUARDED_BY(scan_mu_);
   bool incomplete_pending_ ABSL_GUARDED_BY(scan_mu_) = false;
+  bool follow_up_pending_ ABSL_GUARDED_BY(scan_mu_) = false;
   int64_t scans_ ABSL_GUARDED_BY(scan_mu_) = 0;
   absl::Status last_status_ ABSL_GUARDED_BY(scan_mu_);
 
