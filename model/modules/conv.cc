@@ -231,11 +231,25 @@ absl::StatusOr<Tensor> Conv::Forward(absl::Span<const Tensor> inputs) const {
                   continue;
                 }
                 const float* line = src + (c * h + ih) * w;
-                for (int64_t s = 0; s < ow; ++s) {
-                  int64_t iw =
-                      s * stride_[1] - pad_begin_[1] + j * dilation_[1];
-                  dst[s] = (iw >= 0 && iw < w) ? line[iw] : 0.0f;
+                // Output columns [s0, s1) read inside the row; the rest
+                // read padding.
+                const int64_t offset = j * dilation_[1] - pad_begin_[1];
+                const int64_t sw = stride_[1];
+                const int64_t s0 =
+                    std::min(ow, offset >= 0 ? 0 : (-offset + sw - 1) / sw);
+                const int64_t s1 = std::max(
+                    s0,
+                    std::min(ow,
+                             w - offset <= 0 ? 0 : (w - offset + sw - 1) / sw));
+                std::fill(dst, dst + s0, 0.0f);
+                if (sw == 1) {
+                  std::copy(line + s0 + offset, line + s1 + offset, dst + s0);
+                } else {
+                  for (int64_t s = s0; s < s1; ++s) {
+                    dst[s] = line[s * sw + offset];
+                  }
                 }
+                std::fill(dst + s1, dst + ow, 0.0f);
               }
             }
           }

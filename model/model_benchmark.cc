@@ -1,0 +1,163 @@
+// Forward latency of two fixture models beside the bare Eigen matrix
+// products they contain (the floor: the same GEMM shapes, including the
+// im2col products of the convolutions, on preallocated buffers).
+//
+//   bazel build -c opt //model:model_benchmark
+//   bazel-bin/model/model_benchmark
+//
+// After the usual table it prints, for each model and batch size, forward
+// time / floor time; the target is at most 1.5 at batch 64.
+
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "Eigen/Core"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "benchmark/benchmark.h"
+#include "glog/logging.h"
+#include "model/model.h"
+#include "model/model_builder.h"
+#include "model/tensor.h"
+
+namespace ember::model {
+namespace {
+
+using RowMatrix =
+    Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+std::string g_models_dir;  // tests/fixtures/models
+
+std::shared_ptr<const Model> LoadOrDie(const std::string& name) {
+  const std::string dir = g_models_dir + "/" + name;
+  auto config = LoadModelConfigFile(dir + "/config.pbtxt");
+  CHECK(config.ok()) << config.status();
+  auto model = LoadModel(*config, dir + "/config.pbtxt", dir + "/1/model.mpk");
+  CHECK(model.ok()) << model.status();
+  return *model;
+}
+
+Tensor Input(const Model& model, int64_t batch) {
+  std::vector<int64_t> shape = model.inputs()[0].shape;
+  shape[0] = batch;
+  Tensor x = Tensor::Zeros(DataType::kFloat32, shape);
+  float* p = x.mutable_data<float>();
+  for (int64_t i = 0; i < x.num_elements(); ++i) p[i] = (i % 17) * 0.1f - 0.8f;
+  return x;
+}
+
+void RunForward(benchmark::State& state, const char* name) {
+  static std::map<std::string, std::shared_ptr<const Model>>* models =
+      new std::map<std::string, std::shared_ptr<const Model>>();
+  std::shared_ptr<const Model>& model = (*models)[name];
+  if (model == nullptr) model = LoadOrDie(name);
+  std::vector<Tensor> inputs = {Input(*model, state.range(0))};
+  for (auto _ : state) {
+    auto out = model->Forward(inputs);
+    CHECK(out.ok()) << out.status();
+    benchmark::DoNotOptimize(out->front().data<float>());
+  }
+}
+
+// One product out[m, n] = a[m, k] · b[k, n] on preallocated matrices.
+struct Gemm {
+  Gemm(int64_t m, int64_t k, int64_t n)
+      : a(RowMatrix::Random(m, k)), b(RowMatrix::Random(k, n)), out(m, n) {}
+  void Run() { out.noalias() = a * b; }
+  RowMatrix a, b, out;
+};
+
+void RunGemms(benchmark::State& state, std::vector<Gemm>& gemms,
+              const std::vector<int>& repeats) {
+  for (auto _ : state) {
+    for (size_t i = 0; i < gemms.size(); ++i) {
+      for (int r = 0; r < repeats[i]; ++r) gemms[i].Run();
+      benchmark::DoNotOptimize(gemms[i].out.data());
+    }
+  }
+}
+
+void BM_Connect4Forward(benchmark::State& state) {
+  RunForward(state, "connect4");
+}
+
+// connect4: [B,42]·[42,64], [B,64]·[64,30], [B,30]·[30,7].
+void BM_Connect4Floor(benchmark::State& state) {
+  const int64_t b = state.range(0);
+  std::vector<Gemm> gemms = {{b, 42, 64}, {b, 64, 30}, {b, 30, 7}};
+  RunGemms(state, gemms, {1, 1, 1});
+}
+
+void BM_LenetForward(benchmark::State& state) { RunForward(state, "lenet"); }
+
+// lenet: per sample, conv1 [32,25]·[25,784] and conv2 [64,800]·[800,196]
+// (im2col products); then fc1 [B,3136]·[3136,128] and fc2 [B,128]·[128,10].
+void BM_LenetFloor(benchmark::State& state) {
+  const int b = state.range(0);
+  std::vector<Gemm> gemms = {
+      {32, 25, 784}, {64, 800, 196}, {b, 3136, 128}, {b, 128, 10}};
+  RunGemms(state, gemms, {b, b, 1, 1});
+}
+
+BENCHMARK(BM_Connect4Forward)->Arg(1)->Arg(64);
+BENCHMARK(BM_Connect4Floor)->Arg(1)->Arg(64);
+BENCHMARK(BM_LenetForward)->Arg(1)->Arg(64)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_LenetFloor)->Arg(1)->Arg(64)->Unit(benchmark::kMicrosecond);
+
+// Prints the table as usual and keeps each run's time per iteration.
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const Run& run : runs) {
+      if (run.run_type != Run::RT_Iteration) continue;
+      seconds_[run.benchmark_name()] =
+          run.real_accumulated_time / run.iterations;
+    }
+  }
+
+  void PrintRatios() const {
+    std::cout << "\nforward / floor (bare GEMMs of the same shapes):\n";
+    for (const char* model : {"Connect4", "Lenet"}) {
+      for (int batch : {1, 64}) {
+        const std::string suffix = "/" + std::to_string(batch);
+        auto f = seconds_.find(absl::StrCat("BM_", model, "Forward", suffix));
+        auto g = seconds_.find(absl::StrCat("BM_", model, "Floor", suffix));
+        if (f == seconds_.end() || g == seconds_.end()) continue;
+        std::cout << absl::StrFormat(
+            "  %-8s batch %2d: forward %10.2f us, floor %10.2f us, ratio "
+            "%.2f\n",
+            model, batch, f->second * 1e6, g->second * 1e6,
+            f->second / g->second);
+      }
+    }
+  }
+
+ private:
+  std::map<std::string, double> seconds_;
+};
+
+// tests/fixtures/models in this binary's runfiles (or under TEST_SRCDIR).
+std::string FindModelsDir(const char* argv0) {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  std::string root = srcdir != nullptr ? std::string(srcdir)
+                                       : std::string(argv0) + ".runfiles";
+  return root + "/ember/tests/fixtures/models";
+}
+
+}  // namespace
+}  // namespace ember::model
+
+int main(int argc, char** argv) {
+  google::InitGoogleLogging(argv[0]);
+  ember::model::g_models_dir = ember::model::FindModelsDir(argv[0]);
+  benchmark::Initialize(&argc, argv);
+  ember::model::RatioReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  reporter.PrintRatios();
+  return 0;
+}
