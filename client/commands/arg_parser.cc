@@ -26,6 +26,29 @@ void ArgParser::AddString(std::string name, std::string value_name,
                         std::move(help)});
 }
 
+void ArgParser::AddStringList(std::string name, std::string value_name,
+                              std::vector<std::string>* values,
+                              std::string help) {
+  Flag flag{std::move(name), std::move(value_name), nullptr, nullptr,
+            std::move(help)};
+  flag.list_value = values;
+  flags_.push_back(std::move(flag));
+}
+
+void ArgParser::AddShortName(char c, std::string long_name) {
+  for (Flag& f : flags_) {
+    if (f.name == long_name) f.short_name = c;
+  }
+}
+
+void ArgParser::SetValue(const Flag& flag, std::string value) {
+  if (flag.list_value != nullptr) {
+    flag.list_value->push_back(std::move(value));
+  } else {
+    *flag.string_value = std::move(value);
+  }
+}
+
 void ArgParser::AddPositional(std::string name, std::string* value,
                               std::string help) {
   positionals_.push_back(Positional{std::move(name), value, std::move(help)});
@@ -83,14 +106,32 @@ absl::Status ArgParser::Parse(const std::vector<std::string>& args) {
         continue;
       }
       if (has_inline) {
-        *flag->string_value = std::string(inline_value);
+        SetValue(*flag, std::string(inline_value));
       } else if (i + 1 < args.size()) {
-        *flag->string_value = args[++i];
+        SetValue(*flag, args[++i]);
       } else {
         return absl::InvalidArgumentError(absl::StrCat(
             "--", name, " needs a value (", flag->value_name, ")"));
       }
       continue;
+    }
+    if (!flags_done && arg.size() == 2 && arg[0] == '-') {
+      const Flag* flag = nullptr;
+      for (const Flag& f : flags_) {
+        if (f.short_name == arg[1] && f.short_name != 0) flag = &f;
+      }
+      if (flag != nullptr && flag->bool_value != nullptr) {
+        *flag->bool_value = true;
+        continue;
+      }
+      if (flag != nullptr) {
+        if (i + 1 >= args.size()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(arg, " needs a value (", flag->value_name, ")"));
+        }
+        SetValue(*flag, args[++i]);
+        continue;
+      }
     }
     if (!flags_done && arg.size() > 1 && arg[0] == '-') {
       return absl::InvalidArgumentError(absl::StrCat("unknown flag ", arg));
@@ -118,7 +159,7 @@ std::string ArgParser::Help() const {
     width = std::max(width, p.name.size());
   for (const Flag& f : flags_) {
     width = std::max(width,
-                     f.name.size() + 2 +
+                     f.name.size() + 2 + (f.short_name != 0 ? 4 : 0) +
                          (f.value_name.empty() ? 0 : f.value_name.size() + 1));
   }
   auto line = [&](const std::string& left, const std::string& help) {
@@ -132,9 +173,13 @@ std::string ArgParser::Help() const {
   absl::StrAppend(&out, "\nflags:\n");
   for (const Flag& f : flags_) {
     line(absl::StrCat(
+             f.short_name != 0
+                 ? absl::StrCat("-", std::string(1, f.short_name), ", ")
+                 : "",
              "--", f.name,
              f.value_name.empty() ? "" : absl::StrCat("=", f.value_name)),
-         f.help);
+         f.list_value != nullptr ? absl::StrCat(f.help, " (repeatable)")
+                                 : f.help);
   }
   line("--help", "show this help");
   if (!examples_.empty()) {

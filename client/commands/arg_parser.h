@@ -11,7 +11,8 @@
 //   absl::Status s = args.Parse({"a.mpk", "b.mpk", "--precision=half"});
 //
 // Accepted syntax: `--name=value`, `--name value`, `--flag` for booleans,
-// `-h`/`--help`, and `--` to end flags. Flags and positionals may mix.
+// `-c value` for flags given a short name, `-h`/`--help`, and `--` to end
+// flags. Flags and positionals may mix; a lone `-` is a positional (stdin).
 // Not thread-safe; one parser per invocation.
 
 #ifndef EMBER_CLIENT_COMMANDS_ARG_PARSER_H_
@@ -37,6 +38,12 @@ class ArgParser {
   // A flag taking a value; `*value` keeps its default when not given.
   void AddString(std::string name, std::string value_name, std::string* value,
                  std::string help);
+  // A flag that may be given several times; each value is appended.
+  void AddStringList(std::string name, std::string value_name,
+                     std::vector<std::string>* values, std::string help);
+  // Makes `-c VALUE` (one letter, one dash) mean `--long_name VALUE`; the
+  // long flag must be declared first.
+  void AddShortName(char c, std::string long_name);
   // A required positional argument, filled in declaration order.
   void AddPositional(std::string name, std::string* value, std::string help);
   // An example invocation and what it does, shown in the help.
@@ -58,6 +65,8 @@ class ArgParser {
     bool* bool_value = nullptr;
     std::string* string_value = nullptr;
     std::string help;
+    std::vector<std::string>* list_value = nullptr;
+    char short_name = 0;
   };
   struct Positional {
     std::string name;
@@ -66,6 +75,8 @@ class ArgParser {
   };
 
   const Flag* FindFlag(absl::string_view name) const;
+  // Stores `value` in the flag (appending for list flags).
+  static void SetValue(const Flag& flag, std::string value);
 
   std::string usage_name_;
   std::string description_;

@@ -78,5 +78,34 @@ TEST(ArgParserTest, HelpListsEverything) {
   }
 }
 
+TEST(ArgParserTest, ListFlagsAppendAndShortNamesAlias) {
+  std::vector<std::string> inputs;
+  std::string output;
+  bool quiet = false;
+  std::string file;
+  ArgParser parser("ember test", "Tests lists.");
+  parser.AddPositional("FILE", &file, "a file");
+  parser.AddStringList("input", "NAME=FILE", &inputs, "an input");
+  parser.AddString("output", "FILE", &output, "where to write");
+  parser.AddShortName('o', "output");
+  parser.AddBool("quiet", &quiet, "say less");
+  parser.AddShortName('q', "quiet");
+  ASSERT_TRUE(
+      parser.Parse({"--input", "a=1", "-", "--input=b=2", "-o", "x.mpk", "-q"})
+          .ok());
+  EXPECT_EQ(inputs, (std::vector<std::string>{"a=1", "b=2"}));
+  EXPECT_EQ(file, "-");
+  EXPECT_EQ(output, "x.mpk");
+  EXPECT_TRUE(quiet);
+  EXPECT_NE(parser.Help().find("-o, --output=FILE"), std::string::npos);
+  EXPECT_NE(parser.Help().find("an input (repeatable)"), std::string::npos);
+
+  ArgParser missing("ember test", "");
+  missing.AddString("output", "FILE", &output, "");
+  missing.AddShortName('o', "output");
+  EXPECT_NE(missing.Parse({"-o"}).message().find("-o needs a value (FILE)"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace ember::client

@@ -96,7 +96,7 @@ int RunCli(absl::Span<const CommandEntry> commands,
     std::string message(ran.message());
     std::replace(message.begin(), message.end(), '\n', ' ');
     err << "ember " << name << ": " << message << "\n";
-    return kExitFailure;
+    return ExitCodeOf(ran);
   }
   return kExitOk;
 }

@@ -22,6 +22,10 @@ class EchoCommand : public Command {
     return absl::OkStatus();
   }
   absl::Status Run(std::ostream& out) override {
+    if (mode_ == "unreachable") {
+      return WithExitCode(absl::UnavailableError("cannot connect"),
+                          kExitUnreachable);
+    }
     if (mode_ == "fail") {
       return absl::NotFoundError("no such thing:\nsecond line");
     }
@@ -62,6 +66,12 @@ TEST(DispatchTest, FailureIsExitOneWithOneLine) {
   Result r = RunEmber({"echo", "hi", "--mode=fail"});
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err, "ember echo: no such thing: second line\n");
+}
+
+TEST(DispatchTest, ErrorsMayChooseTheirExitCode) {
+  Result r = RunEmber({"echo", "hi", "--mode=unreachable"});
+  EXPECT_EQ(r.code, 3);
+  EXPECT_EQ(r.err, "ember echo: cannot connect\n");
 }
 
 TEST(DispatchTest, UsageErrorsAreExitTwo) {
