@@ -18,7 +18,7 @@ trap 'rm -f "$port_file"' EXIT
 bazel-bin/server/emberd --model_repository="$PWD/deploy/example-repository" \
   --grpc_address="$address" --port_file="$port_file" "$@" &
 pid=$!
-trap 'kill -INT "$pid" 2>/dev/null; wait "$pid"; rm -f "$port_file"' INT TERM
+trap 'kill -TERM "$pid" 2>/dev/null; wait "$pid"; rm -f "$port_file"' INT TERM
 
 while [[ ! -s "$port_file" ]]; do
   kill -0 "$pid" 2>/dev/null || { wait "$pid"; exit $?; }

@@ -94,7 +94,11 @@ int main(int argc, char** argv) {
   FLAGS_v = absl::GetFlag(FLAGS_verbosity);
   google::InitGoogleLogging(argv[0]);
 
-  // Block the stop signals in every thread; one thread waits for them.
+  // Block the stop signals in every thread; main waits for them. A shell
+  // starts background jobs with SIGINT ignored: restore the default first
+  // so the signal is not discarded before sigwait sees it.
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGINT, SIG_DFL);
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
