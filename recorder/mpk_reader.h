@@ -1,0 +1,32 @@
+// Reads one Burn record from its MessagePack payload (already gunzipped)
+// into the record tree. Internal to the codec; use codec.h's DecodeRecord.
+//
+//   EMBER_ASSIGN_OR_RETURN(Record r, ReadMpkPayload(payload, "m.mpk", 64));
+
+#ifndef EMBER_RECORDER_MPK_READER_H_
+#define EMBER_RECORDER_MPK_READER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "recorder/record.h"
+
+namespace ember::recorder::internal {
+
+// Parses `payload`. Bin tensor bytes become views into it (the tensors keep
+// it alive); old `{value, shape}` numbers are packed once. Nesting deeper
+// than `max_depth` is ResourceExhausted; anything malformed is
+// InvalidArgument naming `source`, the record path and the byte offset.
+// Never throws except std::bad_alloc.
+absl::StatusOr<Record> ReadMpkPayload(
+    std::shared_ptr<const std::string> payload, absl::string_view source,
+    int max_depth);
+
+// Burn's dtype name ("F32", "BF16", "Bool", ...) to DType.
+absl::StatusOr<DType> DTypeFromName(absl::string_view name);
+
+}  // namespace ember::recorder::internal
+
+#endif  // EMBER_RECORDER_MPK_READER_H_
