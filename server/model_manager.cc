@@ -551,6 +551,10 @@ void ModelManager::PublishLocked() {
 
 void ModelManager::AfterChange(Garbage garbage) {
   garbage.clear();
+  {
+    absl::MutexLock lock(&mu_);
+    if (shutting_down_) return;  // the listener may be going away too
+  }
   if (options_.on_change) options_.on_change();
 }
 

@@ -92,7 +92,8 @@ class ModelManager {
     // Optional; not owned; must outlive the manager.
     const RepositoryFs* fs = nullptr;
     // Called (without any manager lock held) after every change of what is
-    // served or of a version's state. Optional.
+    // served or of a version's state, possibly from several threads at
+    // once; never once the manager's destruction has begun. Optional.
     std::function<void()> on_change;
   };
 
