@@ -6,15 +6,19 @@
 #include <vector>
 
 #include "client/commands/command.h"
+#include "client/commands/config_skeleton_command.h"
 #include "client/commands/convert_command.h"
 #include "client/commands/dispatch.h"
 #include "client/commands/inspect_command.h"
+#include "client/commands/predict_command.h"
 
 namespace {
 
 using ember::client::CommandEntry;
+using ember::client::ConfigSkeletonCommand;
 using ember::client::ConvertCommand;
 using ember::client::InspectCommand;
+using ember::client::PredictCommand;
 
 // Every `ember` command, in the order `ember help` lists them.
 const CommandEntry kCommands[] = {
@@ -22,6 +26,11 @@ const CommandEntry kCommands[] = {
      InspectCommand::kDescription, &ember::client::MakeInspectCommand},
     {ConvertCommand::kName, ConvertCommand::kSummary,
      ConvertCommand::kDescription, &ember::client::MakeConvertCommand},
+    {ConfigSkeletonCommand::kName, ConfigSkeletonCommand::kSummary,
+     ConfigSkeletonCommand::kDescription,
+     &ember::client::MakeConfigSkeletonCommand},
+    {PredictCommand::kName, PredictCommand::kSummary,
+     PredictCommand::kDescription, &ember::client::MakePredictCommand},
 };
 
 }  // namespace
