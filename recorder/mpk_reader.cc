@@ -84,6 +84,8 @@ struct Header {
   uint64_t length = 0;
 };
 
+// One pass over one payload: construct, call ReadRecord once. Not
+// thread-safe (it keeps the read position and current record path).
 class Reader {
  public:
   Reader(std::shared_ptr<const std::string> buffer, absl::string_view source,

@@ -91,6 +91,8 @@ using Array = std::vector<Value>;
 using Map = std::vector<std::pair<std::string, Value>>;  // file order
 
 // One node of the record tree: a MessagePack value, or a parameter.
+// Copies share tensor and bin bytes (cheap). Safe to read from many threads;
+// mutation needs exclusive access.
 class Value {
  public:
   enum class Type {
@@ -178,6 +180,7 @@ struct Metadata {
 };
 
 // A decoded record: the whole top-level map plus convenient accessors.
+// Thread-safety as for Value: concurrent reads are safe.
 class Record {
  public:
   Record() = default;
