@@ -16,6 +16,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "model/model_builder.h"
 #include "proto/model_config.pb.h"
+#include "server/records/chunk_pipeline.h"
 #include "server/records/repository_files.h"
 #include "server/records/repository_names.h"
 #include "server/records/sha256.h"
@@ -582,10 +583,12 @@ absl::StatusOr<std::string> RecordsService::ReceivePayload(
     grpc::ServerContext* context, grpc::ServerReader<v1::UploadRequest>* reader,
     const UploadPlan& plan, StagedFile* sink, std::string* sha256) {
   const v1::UploadHeader& header = plan.header;
+  const std::string what = absl::StrCat("upload to model ", header.model());
   const uint64_t limit = options_.max_upload_bytes;
-  Sha256 hash;
   std::string payload;
   if (header.total_size() > 0) payload.reserve(header.total_size());
+  // Hashing and the disk write run beside this loop.
+  ChunkPipeline pipeline(sink);
 
   v1::UploadRequest message;
   while (reader->Read(&message)) {
@@ -596,35 +599,29 @@ absl::StatusOr<std::string> RecordsService::ReceivePayload(
     const std::string& chunk = message.chunk();
     if (payload.size() + chunk.size() > limit) {
       return absl::ResourceExhaustedError(absl::StrCat(
-          "upload to model ", header.model(),
-          ": payload exceeds this server's limit of ", limit, " bytes"));
+          what, ": payload exceeds this server's limit of ", limit, " bytes"));
     }
-    hash.Update(chunk);
     payload.append(chunk);
-    if (sink != nullptr) {
-      absl::Status written = sink->Append(chunk);
-      if (!written.ok()) {
-        return Annotate(written,
-                        absl::StrCat("upload to model ", header.model()));
-      }
-    }
+    absl::Status pushed = pipeline.Push(std::move(*message.mutable_chunk()));
+    if (!pushed.ok()) return Annotate(pushed, what);
   }
   if (context->IsCancelled()) {
-    return absl::CancelledError(absl::StrCat(
-        "upload to model ", header.model(), ": the client went away after ",
-        payload.size(), " bytes; nothing was written"));
+    return absl::CancelledError(
+        absl::StrCat(what, ": the client went away after ", payload.size(),
+                     " bytes; nothing was written"));
   }
+  absl::StatusOr<std::string> digest = pipeline.Finish();
+  if (!digest.ok()) return Annotate(digest.status(), what);
   if (header.total_size() > 0 && payload.size() != header.total_size()) {
     return absl::DataLossError(
-        absl::StrCat("upload to model ", header.model(),
-                     ": the stream carried ", payload.size(),
+        absl::StrCat(what, ": the stream carried ", payload.size(),
                      " bytes but the header announced ", header.total_size()));
   }
   if (payload.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "upload to model ", header.model(), ": no record bytes were sent"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": no record bytes were sent"));
   }
-  *sha256 = hash.HexDigest();
+  *sha256 = *std::move(digest);
   return payload;
 }
 
