@@ -5,6 +5,9 @@
 
 #include "server/model_manager.h"
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <memory>
 #include <string>
 
@@ -375,6 +378,31 @@ TEST_F(ModelManagerTest, DisallowKeepsAModelOutUntilAllowed) {
   Look();
   ASSERT_TRUE(manager_->AwaitModelSettled("m", kWait).ok());
   EXPECT_EQ(Served("m"), 1.0f);
+}
+
+TEST_F(ModelManagerTest, FollowsSymlinkSwappedVolumes) {
+  // Kubernetes ConfigMap/Secret volumes: visible names are symlinks into
+  // "..data", itself a symlink swapped atomically to a new directory.
+  Start();
+  const std::string dir = root_ + "/m";
+  WriteFile(dir + "/..v1/config.pbtxt", "name: \"m\"");
+  WriteFile(dir + "/..v1/model.mpk", "offset=1");
+  ASSERT_EQ(symlink("..v1", (dir + "/..data").c_str()), 0);
+  ASSERT_EQ(symlink("..data/config.pbtxt", (dir + "/config.pbtxt").c_str()), 0);
+  testing::MakeDirs(dir + "/1");
+  ASSERT_EQ(symlink("../..data/model.mpk", (dir + "/1/model.mpk").c_str()), 0);
+  Look();
+  ASSERT_TRUE(AwaitState("m", 1, VersionState::kReady));
+  EXPECT_EQ(Served("m"), 1.0f);
+
+  WriteFile(dir + "/..v2/config.pbtxt", "name: \"m\"");
+  WriteFile(dir + "/..v2/model.mpk", "offset=2");
+  ASSERT_EQ(symlink("..v2", (dir + "/..data_tmp").c_str()), 0);
+  ASSERT_EQ(rename((dir + "/..data_tmp").c_str(), (dir + "/..data").c_str()),
+            0);
+  Look();
+  ASSERT_TRUE(manager_->AwaitModelSettled("m", kWait).ok());
+  EXPECT_EQ(Served("m"), 2.0f);
 }
 
 }  // namespace
