@@ -95,6 +95,8 @@ json_check "d['tensors'][-1]['path'] == 'fc.bias' and d['float'] == 'half::binar
 # --- inspect failures -----------------------------------------------------
 expect_exit 1 "$EMBER" inspect "$TMP/missing.mpk"
 expect_err_line "missing.mpk"
+expect_exit 1 "$EMBER" inspect "$TMP"
+expect_err_line "not a regular file"
 head -c 3000 "$FIX/connect4-mlp-f32-burn0.16.1.mpk" >"$TMP/truncated.mpk"
 expect_exit 1 "$EMBER" inspect "$TMP/truncated.mpk"
 expect_err_line "item.layer_0.weight"
