@@ -112,15 +112,18 @@ absl::StatusOr<std::unique_ptr<Conv>> Conv::Create(
     case Padding::Mode::kValid:
       break;
     case Padding::Mode::kSame:
-      // Burn computes "same" padding as ceil((stride·(n-1) - n + k) / 2) on
-      // both sides, which keeps the size only for stride 1 and an odd
-      // kernel; other cases are rejected rather than silently resized.
+      // With stride 1, dilation 1 and an odd kernel every Burn release
+      // pads (k - 1) / 2 on both sides. Other combinations were computed
+      // differently across releases (or refused), so they are rejected
+      // rather than guessed: use explicit padding for them.
       for (int a = first_axis; a < 2; ++a) {
-        if (conv->stride_[a] != 1 || conv->kernel_[a] % 2 == 0) {
+        if (conv->stride_[a] != 1 || conv->dilation_[a] != 1 ||
+            conv->kernel_[a] % 2 == 0) {
           return BadOption(
-              path, absl::StrCat("padding 'same' needs stride 1 and an odd "
-                                 "kernel; weight is ",
-                                 ShapeToString(weight.shape)));
+              path, absl::StrCat("padding 'same' needs stride 1, dilation 1 "
+                                 "and an odd kernel; weight is ",
+                                 ShapeToString(weight.shape),
+                                 " (use explicit padding instead)"));
         }
         conv->pad_begin_[a] = conv->pad_end_[a] = (conv->kernel_[a] - 1) / 2;
       }

@@ -28,8 +28,9 @@
 
 namespace ember::model {
 
-// Burn's PaddingConfig: Valid (none), Same (output size = input size, stride
-// 1 only, odd effective kernel) or Explicit amounts.
+// Burn's PaddingConfig: Valid (none), Same (output size = input size; only
+// stride 1, dilation 1 and odd kernels, where every Burn release agrees) or
+// Explicit amounts.
 struct Padding {
   enum class Mode { kValid, kSame, kExplicit };
   Mode mode = Mode::kValid;
