@@ -46,6 +46,7 @@ struct ModelManager::ModelState {
   std::string config_path;
   std::optional<config::ModelConfig> config;
   std::string config_text;           // text of `config`
+  bool config_rejected = false;      // rejected_config_text is set
   std::string rejected_config_text;  // last text that failed to parse
   uint64_t config_gen = 0;
   std::string reason;  // model-level problem (scan, config)
@@ -182,7 +183,16 @@ void ModelManager::ApplyModel(const ModelFiles& files) {
     for (auto& [version, slot] : model.slots) slot.in_repository = true;
     return;  // config.pbtxt is being written; look again later
   }
-  if (!UpdateConfig(model, files)) return;
+  if (!UpdateConfig(model, files)) {
+    // Without a usable config nothing new loads, but a version whose
+    // directory is gone still leaves service.
+    for (auto& [version, slot] : model.slots) {
+      if (!slot.in_repository) {
+        Retire(model, slot, "version removed from the repository");
+      }
+    }
+    return;
+  }
   if (model.disallowed) return;
 
   // Candidates: complete records, plus versions whose record is being
@@ -251,8 +261,8 @@ bool ModelManager::UpdateConfig(ModelState& model, const ModelFiles& files) {
     model.reason.clear();
     return true;
   }
-  if (files.config_text == model.rejected_config_text &&
-      !model.rejected_config_text.empty()) {
+  if (model.config_rejected &&
+      files.config_text == model.rejected_config_text) {
     return false;  // already reported; the model stays as it is
   }
   absl::StatusOr<config::ModelConfig> parsed =
@@ -263,6 +273,7 @@ bool ModelManager::UpdateConfig(ModelState& model, const ModelFiles& files) {
         "\" differs from the model directory \"", model.name, "\""));
   }
   if (!parsed.ok()) {
+    model.config_rejected = true;
     model.rejected_config_text = files.config_text;
     model.reason = absl::StrCat("invalid config: ", parsed.status().message());
     if (model.config.has_value()) {
@@ -274,6 +285,7 @@ bool ModelManager::UpdateConfig(ModelState& model, const ModelFiles& files) {
   const bool first = !model.config.has_value();
   model.config = *std::move(parsed);
   model.config_text = files.config_text;
+  model.config_rejected = false;
   model.rejected_config_text.clear();
   model.reason.clear();
   ++model.config_gen;

@@ -19,7 +19,8 @@
 namespace ember::server::testing {
 namespace {
 
-std::atomic<int> live_models{0};
+absl::Mutex live_mu;
+int live_models ABSL_GUARDED_BY(live_mu) = 0;
 
 absl::Mutex gate_mu;
 bool gate_closed ABSL_GUARDED_BY(gate_mu) = false;
@@ -30,12 +31,27 @@ int gate_waiting ABSL_GUARDED_BY(gate_mu) = 0;
 OffsetModel::OffsetModel(float offset) : offset_(offset) {
   inputs_.push_back({"x", model::DataType::kFloat32, {-1, 2}});
   outputs_.push_back({"y", model::DataType::kFloat32, {-1, 2}});
+  absl::MutexLock lock(&live_mu);
   ++live_models;
 }
 
-OffsetModel::~OffsetModel() { --live_models; }
+OffsetModel::~OffsetModel() {
+  absl::MutexLock lock(&live_mu);
+  --live_models;
+}
 
-int OffsetModel::LiveCount() { return live_models.load(); }
+int OffsetModel::LiveCount() {
+  absl::MutexLock lock(&live_mu);
+  return live_models;
+}
+
+bool OffsetModel::AwaitLiveCount(int n, absl::Duration timeout) {
+  absl::MutexLock lock(&live_mu);
+  return live_mu.AwaitWithTimeout(
+      absl::Condition(
+          +[](int* want) { return live_models == *want; }, &n),
+      timeout);
+}
 
 const std::vector<model::TensorSpec>& OffsetModel::inputs() const {
   return inputs_;

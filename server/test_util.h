@@ -47,6 +47,8 @@ class OffsetModel : public model::Model {
 
   // Number of OffsetModel instances alive (all threads).
   static int LiveCount();
+  // Waits until exactly `n` instances are alive.
+  static bool AwaitLiveCount(int n, absl::Duration timeout);
 
  private:
   float offset_;
