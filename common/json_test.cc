@@ -2,9 +2,13 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <limits>
 #include <random>
+#include <sstream>
 #include <string>
 
 #include "absl/status/status.h"
@@ -167,6 +171,60 @@ TEST(JsonTest, EqualityComparesNumbersByValue) {
   EXPECT_EQ(Value::Int(1), Value::Double(1.0));
   EXPECT_NE(Value::Int(1), Value::Int(2));
   EXPECT_NE(Value::String("1"), Value::Int(1));
+}
+
+std::string ReadGolden(const std::string& name) {
+  std::ifstream in(std::string(std::getenv("TEST_SRCDIR")) +
+                       "/ember/tests/fixtures/burn/golden/" + name,
+                   std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+const char* const kGoldens[] = {
+    "cnn-mnist-f16-burn0.11.0.json", "connect4-mlp-f32-burn0.16.1.json",
+    "lenet-mnist-f16-burn0.18.0.json", "lstm-f16-burn0.17.0.json",
+    "mlp-mnist-f16-burn0.12.1.json"};
+
+// The golden files written by Python parse, and write back to text that
+// parses to the same values (every float reads back exactly).
+TEST(JsonTest, GoldenFilesRoundTrip) {
+  for (const char* name : kGoldens) {
+    const std::string text = ReadGolden(name);
+    ASSERT_FALSE(text.empty()) << name;
+    absl::StatusOr<Value> doc = Parse(text);
+    ASSERT_TRUE(doc.ok()) << name << ": " << doc.status();
+    ASSERT_NE(doc->Find("outputs"), nullptr) << name;
+    EXPECT_GT(doc->Find("outputs")->array().size(), 0u) << name;
+    absl::StatusOr<Value> again = Parse(Write(*doc));
+    ASSERT_TRUE(again.ok()) << name;
+    EXPECT_EQ(*again, *doc) << name;
+  }
+}
+
+// Mutated JSON never crashes the parser: it returns a value or an error.
+TEST(JsonTest, MutatedTextNeverCrashes) {
+  const std::string text = ReadGolden("lstm-f16-burn0.17.0.json");
+  std::mt19937_64 rng(42);
+  const char kBytes[] = "{}[],:\"\\-+.eE0123456789tfnu \n\x01\xff";
+  int ok = 0, failed = 0;
+  for (int i = 0; i < 2000; ++i) {
+    std::string m = text;
+    const int edits = 1 + rng() % 4;
+    for (int e = 0; e < edits; ++e) {
+      const size_t pos = rng() % m.size();
+      if (rng() % 3 == 0) {
+        m.resize(pos);
+        if (m.empty()) m = "[";
+      } else {
+        m[pos] = kBytes[rng() % (sizeof(kBytes) - 1)];
+      }
+    }
+    (Parse(m).ok() ? ok : failed)++;
+  }
+  EXPECT_GT(failed, 0);
+  std::printf("parsed %d, refused %d mutated texts\n", ok, failed);
 }
 
 }  // namespace
