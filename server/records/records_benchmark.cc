@@ -68,6 +68,8 @@ class FloorService final : public v1::Records::Service {
                       v1::UploadResponse* response) override {
     std::string payload;
     v1::UploadRequest message;
+    // Same reservation as the records service makes from total_size.
+    if (reader->Read(&message)) payload.reserve(message.header().total_size());
     while (reader->Read(&message)) payload.append(message.chunk());
     response->mutable_record()->set_size(payload.size());
     return grpc::Status::OK;
@@ -216,6 +218,7 @@ int Main() {
   call.chunk_size = chunk;
   v1::UploadHeader header;
   header.set_model("bench");
+  header.set_total_size(record.size());
   v1::DownloadRequest request;
   request.set_model("bench");
   request.set_chunk_size(static_cast<uint32_t>(chunk));
