@@ -646,8 +646,22 @@ void EmberClient::Prepare(grpc::ClientContext* context,
 }
 
 absl::Status EmberClient::CallStatus(const grpc::Status& status,
-                                     bool got_response) const {
+                                     bool got_response,
+                                     absl::string_view rpc) const {
   absl::Status result = StatusFromGrpc(status);
+  if (result.code() == absl::StatusCode::kUnimplemented) {
+    // Said by gRPC itself, without a message, for a service the server
+    // does not offer.
+    return absl::UnimplementedError(
+        absl::StrCat(options_.server, " does not offer ", rpc,
+                     result.message().empty() ? "" : ": ", result.message()));
+  }
+  if (!result.ok() && result.message().empty()) {
+    result = absl::Status(result.code(),
+                          absl::StrCat(rpc, " failed with ",
+                                       absl::StatusCodeToString(result.code()),
+                                       " and no message"));
+  }
   if (result.ok() || got_response) return result;
   const bool connect_code =
       status.error_code() == grpc::StatusCode::UNAVAILABLE ||
@@ -671,7 +685,8 @@ absl::StatusOr<bool> EmberClient::ServerLive() {
   inference::ServerLiveResponse response;
   const grpc::Status status = inference_->ServerLive(
       &context, inference::ServerLiveRequest(), &response);
-  EMBER_RETURN_IF_ERROR(CallStatus(status, false));
+  EMBER_RETURN_IF_ERROR(
+      CallStatus(status, false, "inference.GRPCInferenceService/ServerLive"));
   return response.live();
 }
 
@@ -681,7 +696,8 @@ absl::StatusOr<bool> EmberClient::ServerReady() {
   inference::ServerReadyResponse response;
   const grpc::Status status = inference_->ServerReady(
       &context, inference::ServerReadyRequest(), &response);
-  EMBER_RETURN_IF_ERROR(CallStatus(status, false));
+  EMBER_RETURN_IF_ERROR(
+      CallStatus(status, false, "inference.GRPCInferenceService/ServerReady"));
   return response.ready();
 }
 
@@ -695,7 +711,8 @@ absl::StatusOr<bool> EmberClient::ModelReady(const std::string& model,
   inference::ModelReadyResponse response;
   const grpc::Status status =
       inference_->ModelReady(&context, request, &response);
-  EMBER_RETURN_IF_ERROR(CallStatus(status, false));
+  EMBER_RETURN_IF_ERROR(
+      CallStatus(status, false, "inference.GRPCInferenceService/ModelReady"));
   return response.ready();
 }
 
@@ -712,7 +729,8 @@ absl::StatusOr<HealthState> EmberClient::HealthCheck(
   if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
     return HealthState::kServiceUnknown;
   }
-  EMBER_RETURN_IF_ERROR(CallStatus(status, false));
+  EMBER_RETURN_IF_ERROR(
+      CallStatus(status, false, "grpc.health.v1.Health/Check"));
   switch (response.status()) {
     case grpc::health::v1::HealthCheckResponse::SERVING:
       return HealthState::kServing;
@@ -732,7 +750,8 @@ EmberClient::ServerMetadata() {
   inference::ServerMetadataResponse response;
   const grpc::Status status = inference_->ServerMetadata(
       &context, inference::ServerMetadataRequest(), &response);
-  EMBER_RETURN_IF_ERROR(CallStatus(status, false));
+  EMBER_RETURN_IF_ERROR(CallStatus(
+      status, false, "inference.GRPCInferenceService/ServerMetadata"));
   return response;
 }
 
@@ -745,7 +764,8 @@ absl::StatusOr<std::vector<ModelVersionState>> EmberClient::ListModels(
   inference::RepositoryIndexResponse response;
   const grpc::Status status =
       inference_->RepositoryIndex(&context, request, &response);
-  EMBER_RETURN_IF_ERROR(CallStatus(status, false));
+  EMBER_RETURN_IF_ERROR(CallStatus(
+      status, false, "inference.GRPCInferenceService/RepositoryIndex"));
   std::vector<ModelVersionState> models;
   models.reserve(response.models_size());
   for (const auto& m : response.models()) {
@@ -764,7 +784,8 @@ absl::StatusOr<inference::ModelMetadataResponse> EmberClient::ModelMetadata(
   inference::ModelMetadataResponse response;
   const grpc::Status status =
       inference_->ModelMetadata(&context, request, &response);
-  EMBER_RETURN_IF_ERROR(CallStatus(status, false));
+  EMBER_RETURN_IF_ERROR(CallStatus(
+      status, false, "inference.GRPCInferenceService/ModelMetadata"));
   return response;
 }
 
@@ -778,7 +799,8 @@ absl::StatusOr<inference::ModelStatisticsResponse> EmberClient::ModelStatistics(
   inference::ModelStatisticsResponse response;
   const grpc::Status status =
       inference_->ModelStatistics(&context, request, &response);
-  EMBER_RETURN_IF_ERROR(CallStatus(status, false));
+  EMBER_RETURN_IF_ERROR(CallStatus(
+      status, false, "inference.GRPCInferenceService/ModelStatistics"));
   return response;
 }
 
@@ -818,7 +840,8 @@ absl::StatusOr<InferResult> EmberClient::Infer(
   inference::ModelInferResponse response;
   const grpc::Status status =
       inference_->ModelInfer(&context, request, &response);
-  EMBER_RETURN_IF_ERROR(CallStatus(status, false));
+  EMBER_RETURN_IF_ERROR(
+      CallStatus(status, false, "inference.GRPCInferenceService/ModelInfer"));
 
   InferResult result;
   result.model_name = response.model_name();
@@ -860,7 +883,8 @@ absl::Status EmberClient::LoadModel(const std::string& model) {
   request.set_model_name(model);
   inference::RepositoryModelLoadResponse response;
   return CallStatus(
-      inference_->RepositoryModelLoad(&context, request, &response), false);
+      inference_->RepositoryModelLoad(&context, request, &response), false,
+      "inference.GRPCInferenceService/RepositoryModelLoad");
 }
 
 absl::Status EmberClient::UnloadModel(const std::string& model) {
@@ -870,7 +894,8 @@ absl::Status EmberClient::UnloadModel(const std::string& model) {
   request.set_model_name(model);
   inference::RepositoryModelUnloadResponse response;
   return CallStatus(
-      inference_->RepositoryModelUnload(&context, request, &response), false);
+      inference_->RepositoryModelUnload(&context, request, &response), false,
+      "inference.GRPCInferenceService/RepositoryModelUnload");
 }
 
 absl::StatusOr<UploadResult> EmberClient::UploadFile(
@@ -979,7 +1004,8 @@ absl::StatusOr<UploadResult> EmberClient::Upload(
   if (open) writer->WritesDone();
   const grpc::Status status = writer->Finish();
   if (!local.ok()) return local;
-  EMBER_RETURN_IF_ERROR(CallStatus(status, false));
+  EMBER_RETURN_IF_ERROR(
+      CallStatus(status, false, "ember.records.v1.Records/Upload"));
 
   UploadResult result;
   result.record = response.record();
@@ -1044,7 +1070,8 @@ absl::StatusOr<RecordInfo> EmberClient::Download(
     reader->Finish();
     return local;
   }
-  EMBER_RETURN_IF_ERROR(CallStatus(reader->Finish(), have_metadata));
+  EMBER_RETURN_IF_ERROR(CallStatus(reader->Finish(), have_metadata,
+                                   "ember.records.v1.Records/Download"));
   if (!have_metadata) {
     return absl::DataLossError("server ended the download without a record");
   }
@@ -1098,7 +1125,8 @@ absl::StatusOr<std::vector<RecordInfo>> EmberClient::ListRecords(
   records::v1::ListRecordsResponse response;
   const grpc::Status status =
       records_->ListRecords(&context, request, &response);
-  EMBER_RETURN_IF_ERROR(CallStatus(status, false));
+  EMBER_RETURN_IF_ERROR(
+      CallStatus(status, false, "ember.records.v1.Records/ListRecords"));
   return std::vector<RecordInfo>(response.records().begin(),
                                  response.records().end());
 }

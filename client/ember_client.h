@@ -319,7 +319,10 @@ class EmberClient {
   void Prepare(grpc::ClientContext* context, absl::Duration timeout) const;
   // StatusFromGrpc, plus the connection-failure mark when the call never
   // reached the server (`got_response` false and the channel not ready).
-  absl::Status CallStatus(const grpc::Status& status, bool got_response) const;
+  // `rpc` ("package.Service/Method") names the call in messages that
+  // would otherwise be empty.
+  absl::Status CallStatus(const grpc::Status& status, bool got_response,
+                          absl::string_view rpc) const;
 
   // Streams an upload whose bytes come from `next` (fills a buffer with
   // the next chunk; empty at the end).

@@ -154,6 +154,7 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows,
         line += std::string(widths[i] - row[i].size() + 2, ' ');
       }
     }
+    line.erase(line.find_last_not_of(' ') + 1);
     out << line << "\n";
   }
 }
