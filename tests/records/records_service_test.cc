@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <string>
@@ -20,11 +21,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "google/protobuf/text_format.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "proto/model_config.pb.h"
 #include "recorder/codec.h"
 #include "server/auth/auth_policy.h"
 #include "server/records/repository_names.h"
@@ -60,7 +63,7 @@ std::string RunfilePath(const std::string& relative) {
 
 struct Fixture {
   std::string file;   // under tests/fixtures/burn
-  std::string model;  // config under tests/records/configs/<model>.pbtxt
+  std::string model;  // directory under tests/fixtures/models
 };
 
 const std::vector<Fixture>& Fixtures() {
@@ -78,13 +81,22 @@ std::string FixtureBytes(const std::string& file) {
   return ReadFile(RunfilePath("tests/fixtures/burn/" + file));
 }
 
-// The model engineer's config for the fixture when the repository has one,
-// else the one kept beside these tests.
-std::string ConfigText(const std::string& model) {
-  const std::string shared =
-      RunfilePath("tests/fixtures/models/" + model + "/config.pbtxt");
-  if (fs::exists(shared)) return ReadFile(shared);
-  return ReadFile(RunfilePath("tests/records/configs/" + model + ".pbtxt"));
+// The fixture's model config (tests/fixtures/models/<fixture>/config.pbtxt)
+// for a model named `model`, with `edit` applied, as text.
+std::string ConfigText(
+    const std::string& fixture, const std::string& model,
+    const std::function<void(config::ModelConfig&)>& edit = nullptr) {
+  const std::string path =
+      RunfilePath("tests/fixtures/models/" + fixture + "/config.pbtxt");
+  config::ModelConfig config;
+  EXPECT_TRUE(
+      google::protobuf::TextFormat::ParseFromString(ReadFile(path), &config))
+      << path;
+  config.set_name(model);
+  if (edit) edit(config);
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(config, &text);
+  return text;
 }
 
 // What the codec itself produces for `bytes` at `precision` and `format`.
@@ -168,7 +180,7 @@ class RecordsServiceTest : public ::testing::Test {
     header.set_model(model);
     header.set_precision(precision);
     header.set_format(format);
-    header.set_config_pbtxt(ConfigText(fixture.model));
+    header.set_config_pbtxt(ConfigText(fixture.model, model));
     return Upload(header, FixtureBytes(fixture.file));
   }
 
@@ -419,23 +431,25 @@ TEST_F(RefusedUploadTest, ConfigRules) {
   ExpectRefused(Upload(header_, bytes_), grpc::StatusCode::NOT_FOUND);
   // A different config for an existing model needs replace_config.
   header_.set_model("c4");
-  const std::string other = ConfigText("connect4") + "max_batch_size: 8\n";
+  const std::string other =
+      ConfigText("connect4", "c4",
+                 [](config::ModelConfig& c) { c.set_max_batch_size(8); });
   header_.set_config_pbtxt(other);
   ExpectRefused(Upload(header_, bytes_), grpc::StatusCode::ALREADY_EXISTS);
   // A config that does not parse, or names another model.
   header_.set_config_pbtxt("layers { nonsense");
   ExpectRefused(Upload(header_, bytes_), grpc::StatusCode::INVALID_ARGUMENT);
-  header_.set_config_pbtxt(ConfigText("connect4") + "name: \"other\"\n");
+  header_.set_config_pbtxt(ConfigText("connect4", "other"));
   ExpectRefused(Upload(header_, bytes_), grpc::StatusCode::INVALID_ARGUMENT);
   // A different config that the record does not fit is refused even with
   // replace_config, and the old config stays.
-  header_.set_config_pbtxt(ConfigText("lenet"));
+  header_.set_config_pbtxt(ConfigText("lenet", "c4"));
   header_.set_replace_config(true);
   ExpectRefused(Upload(header_, bytes_), grpc::StatusCode::INVALID_ARGUMENT);
 
   // The same config is accepted; a replacement with the flag replaces.
   header_.set_replace_config(false);
-  header_.set_config_pbtxt(ConfigText("connect4"));
+  header_.set_config_pbtxt(ConfigText("connect4", "c4"));
   EXPECT_TRUE(Upload(header_, bytes_).status.ok());
   header_.set_config_pbtxt(other);
   header_.set_replace_config(true);
@@ -468,7 +482,7 @@ TEST_F(RecordsServiceTest, UploadLimitIsEnforced) {
   options.max_upload_bytes = 10000;
   Start(options);
   ASSERT_TRUE(fs::create_directories(repo_ + "/c4"));
-  std::ofstream(repo_ + "/c4/config.pbtxt") << ConfigText("connect4");
+  std::ofstream(repo_ + "/c4/config.pbtxt") << ConfigText("connect4", "c4");
   v1::UploadHeader header;
   header.set_model("c4");
   UploadResult result = Upload(header, FixtureBytes(Fixtures()[0].file));
@@ -530,7 +544,7 @@ TEST_F(RecordsServiceTest, WaitsUntilServingThroughTheCallback) {
   Start(options);
   v1::UploadHeader header;
   header.set_model("c4");
-  header.set_config_pbtxt(ConfigText("connect4"));
+  header.set_config_pbtxt(ConfigText("connect4", "c4"));
   header.set_wait_until_serving(true);
   header.set_wait_timeout_ms(5000);
   const std::string bytes = FixtureBytes(Fixtures()[0].file);
@@ -549,7 +563,7 @@ TEST_F(RecordsServiceTest, WaitWithoutCallbackSaysSo) {
   Start();
   v1::UploadHeader header;
   header.set_model("c4");
-  header.set_config_pbtxt(ConfigText("connect4"));
+  header.set_config_pbtxt(ConfigText("connect4", "c4"));
   header.set_wait_until_serving(true);
   UploadResult result = Upload(header, FixtureBytes(Fixtures()[0].file));
   ASSERT_TRUE(result.status.ok());

@@ -88,15 +88,16 @@ class RecordsTlsTest : public ::testing::Test {
     const std::string bytes =
         Runfile("tests/fixtures/burn/" + std::string(kFixture));
     v1::UploadHeader header;
-    header.set_model("c4");
-    header.set_config_pbtxt(Runfile("tests/records/configs/connect4.pbtxt"));
+    header.set_model("connect4");
+    header.set_config_pbtxt(
+        Runfile("tests/fixtures/models/connect4/config.pbtxt"));
     CallOptions options;
     options.token = kWriteToken;
     options.chunk_size = 4096;
     testing::UploadResult up = UploadRecord(stub, header, bytes, options);
     ASSERT_TRUE(up.status.ok()) << up.status.error_message();
     v1::DownloadRequest request;
-    request.set_model("c4");
+    request.set_model("connect4");
     request.set_precision(v1::PRECISION_HALF);
     testing::DownloadResult down = DownloadRecord(stub, request, options);
     ASSERT_TRUE(down.status.ok()) << down.status.error_message();
