@@ -3,6 +3,7 @@
 
 #include "server/server.h"
 
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
@@ -360,6 +361,22 @@ TEST_F(ServerTest, DrainFinishesInFlightAndRefusesNew) {
   EXPECT_TRUE(in_flight_status.ok()) << in_flight_status.error_message();
   EXPECT_EQ(in_flight_response.outputs(0).contents().fp32_contents(0), 2.0f);
   EXPECT_TRUE(drained);
+}
+
+TEST_F(ServerTest, StartsWithoutRepositoryAndPicksItUpWhenItAppears) {
+  const std::string real_root = root_;
+  root_ = real_root + "-later";
+  Start(/*poll=*/absl::Milliseconds(100));
+  {
+    grpc::ClientContext context;
+    inference::RepositoryIndexResponse index;
+    ASSERT_TRUE(stub_->RepositoryIndex(&context, {}, &index).ok());
+    EXPECT_EQ(index.models_size(), 0);
+  }
+  ASSERT_EQ(rename(real_root.c_str(), root_.c_str()), 0);
+  ASSERT_TRUE(AwaitReady("m", 1));
+  inference::ModelInferResponse response;
+  EXPECT_TRUE(Infer(Request({1, 2}), &response).ok());
 }
 
 }  // namespace
