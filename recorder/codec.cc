@@ -38,8 +38,13 @@ namespace ember::recorder {
 namespace {
 
 using internal::kBytesAsArray;
+using internal::kFlex32;
 using internal::kOrderMask;
 using internal::kParamFirst;
+
+// Spellings a converted record drops for Burn's canonical ones: body key
+// order, `bytes` as an int array, and the Flex32 dtype name.
+constexpr uint32_t kRewrittenSpellings = kOrderMask | kBytesAsArray | kFlex32;
 
 // Burn's metadata strings per setting, in the order float, int, settings.
 struct SettingsStrings {
@@ -156,6 +161,11 @@ absl::StatusOr<Tensor> ConvertTensor(const Tensor& in, DType target,
   out.shape = in.shape;
   out.encoding_flags = in.encoding_flags & kParamFirst;
   const uint64_t n = in.NumElements();
+  if (in.bytes.size() != n * DTypeSize(in.dtype)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "item.", path, ": ", in.bytes.size(), " bytes do not match ", n, " ",
+        DTypeName(in.dtype), " elements"));
+  }
   auto owned = std::make_shared<std::string>(n * DTypeSize(target), '\0');
   char* dst = owned->data();
   if (IsFloat(target)) {
@@ -215,7 +225,9 @@ absl::StatusOr<Tensor> ConvertTensor(const Tensor& in, DType target,
 bool NeedsConversion(const Value& v, Precision precision) {
   switch (v.type()) {
     case Value::Type::kTensor:
-      return v.tensor().dtype != TargetDType(v.tensor().dtype, precision);
+      // Flex32 is written as F32 by every setting's conversion.
+      return v.tensor().dtype != TargetDType(v.tensor().dtype, precision) ||
+             (v.tensor().encoding_flags & kFlex32) != 0;
     case Value::Type::kArray:
       for (const Value& item : v.array()) {
         if (NeedsConversion(item, precision)) return true;
@@ -245,10 +257,11 @@ absl::Status ConvertTree(Value& v, Precision precision, std::string& path,
                                ConvertTensor(t, target, path));
         v.set_tensor(std::move(converted));
       } else if (t.layout == TensorLayout::kValueShape ||
-                 (t.encoding_flags & (kOrderMask | kBytesAsArray)) != 0) {
+                 (t.encoding_flags & kRewrittenSpellings) != 0) {
+        // Same elements, written the way Burn's recorder writes them.
         Tensor copy = t;
         copy.layout = TensorLayout::kTensorData;
-        copy.encoding_flags &= ~(kOrderMask | kBytesAsArray);
+        copy.encoding_flags &= ~kRewrittenSpellings;
         v.set_tensor(std::move(copy));
       }
       return absl::OkStatus();

@@ -24,7 +24,7 @@ using testing::FixturePath;
 using testing::GunzipOrDie;
 using testing::ReadFileOrDie;
 
-constexpr int kMutationsPerInput = 150;
+constexpr int kMutationsPerInput = 100;
 
 // Exercises everything a caller might do with a decoded record.
 void UseRecord(const Record& record) {

@@ -634,5 +634,39 @@ TEST(CodecTest, FindPathFollowsArraysAndMaps) {
   EXPECT_EQ(record->item().FindPath("nope"), nullptr);
 }
 
+TEST(ConvertTest, Flex32IsWrittenAsF32) {
+  const std::string one("\x00\x00\x80\x3f", 4);
+  auto file = OneParam([&](Bytes& b) {
+    b.Map(3).Str("bytes").Bin(one).Str("shape").Arr(0).Str("dtype").Str(
+        "Flex32");
+  });
+  absl::StatusOr<Record> r = DecodeRecord(file, "flex");
+  ASSERT_TRUE(r.ok()) << r.status();
+  absl::StatusOr<Record> full =
+      ConvertRecord(*r, Precision::kFull, RecordFormat::kMpk);
+  ASSERT_TRUE(full.ok()) << full.status();
+  absl::StatusOr<std::string> bytes = EncodeRecord(*full, RecordFormat::kMpk);
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(bytes->find("Flex32"), std::string::npos);
+  EXPECT_NE(bytes->find("\xa3"
+                        "F32"),
+            std::string::npos);
+  EXPECT_EQ(full->metadata().settings, "FullPrecisionSettings");
+}
+
+TEST(ConvertTest, RefusesTensorsWhoseBytesDisagreeWithTheShape) {
+  static const std::string kBytes(6, '\0');
+  Tensor t;
+  t.dtype = DType::kI32;
+  t.shape = {2};
+  t.bytes = kBytes;
+  Record record(Value::MakeMap(
+      {{"item", Value::MakeMap({{"w", Value::MakeTensor(t)}})}}));
+  absl::StatusOr<Record> half =
+      ConvertRecord(record, Precision::kHalf, RecordFormat::kMpk);
+  ASSERT_FALSE(half.ok());
+  EXPECT_NE(half.status().message().find("item.w"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ember::recorder
