@@ -158,6 +158,8 @@ absl::StatusOr<std::unique_ptr<GraphModel>> GraphModel::Create(
     for (int v : model->nodes_[i].inputs) model->last_use_[v] = i;
   }
 
+  model->PlanInPlace();
+
   // Parameters no layer reads usually mean a config that skips a layer.
   std::vector<std::string> unused;
   for (const recorder::TensorEntry& entry : record.Tensors()) {
@@ -174,6 +176,35 @@ absl::StatusOr<std::unique_ptr<GraphModel>> GraphModel::Create(
                  << unused.front() << "' (record " << source.record_path << ")";
   }
   return model;
+}
+
+void GraphModel::PlanInPlace() {
+  const int num_inputs = inputs_.size();
+  std::set<int> outputs(output_values_.begin(), output_values_.end());
+  // root[v]: the value whose buffer v shares (itself when it owns one).
+  std::vector<int> root(num_inputs + nodes_.size());
+  for (int v = 0; v < num_inputs; ++v) root[v] = v;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    Node& node = nodes_[i];
+    const int out = num_inputs + i;
+    root[out] = out;
+    if (node.inputs.size() != 1) continue;
+    const int r = root[node.inputs[0]];
+    if (node.module->OutputAliasesInput()) {
+      root[out] = r;
+      continue;
+    }
+    if (!node.module->CanApplyInPlace() || r < num_inputs) continue;
+    bool free = true;
+    for (int u = 0; u < out && free; ++u) {
+      if (root[u] != r) continue;
+      free = outputs.count(u) == 0 && last_use_[u] <= static_cast<int>(i);
+    }
+    if (free) {
+      node.in_place = true;
+      root[out] = r;
+    }
+  }
 }
 
 absl::StatusOr<std::vector<Tensor>> GraphModel::Forward(
@@ -196,7 +227,14 @@ absl::StatusOr<std::vector<Tensor>> GraphModel::Forward(
     // Dimensions unknown at build time (the batch, a sequence length) are
     // checked here, so a module only ever sees inputs it accepts.
     absl::Status status = node.module->OutputType(arg_types).status();
-    if (status.ok()) {
+    if (status.ok() && node.in_place) {
+      // The planner proved no one else reads this buffer.
+      args.clear();
+      Tensor t = std::move(values[node.inputs[0]]);
+      values[node.inputs[0]] = Tensor();
+      node.module->ApplyInPlace(t);
+      values[inputs_.size() + i] = std::move(t);
+    } else if (status.ok()) {
       absl::StatusOr<Tensor> out = node.module->Forward(args);
       status = out.status();
       if (out.ok()) values[inputs_.size() + i] = std::move(*out);

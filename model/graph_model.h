@@ -54,7 +54,13 @@ class GraphModel : public Model {
     std::string record_path;
     std::unique_ptr<Module> module;
     std::vector<int> inputs;  // value numbers
+    // The module overwrites its input's buffer: nothing reads that buffer
+    // (or a view of it) later, and it is neither a model input nor output.
+    bool in_place = false;
   };
+
+  // Marks the nodes that can run in place (see Node::in_place).
+  void PlanInPlace();
 
   GraphModel() = default;
   // "config.pbtxt: layer 'fc1' (linear, record path 'fc1' in 1/model.mpk)".

@@ -1,5 +1,6 @@
 #include "model/model_builder.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -144,6 +145,63 @@ TEST(ModelBuilderTest, ResidualAddConcatAndNamedOutputs) {
   for (int j = 0; j < 3; ++j) {
     EXPECT_NEAR(both[3 + j], 2 * (plain[j] - b1[j]) + b1[j], 1e-5);
   }
+}
+
+// Activations may overwrite their input's buffer; these graphs read that
+// buffer again (directly, through a view, as an output, as the caller's
+// input), so the results show whether the in-place planner kept it intact.
+TEST(ModelBuilderTest, InPlaceActivationsNeverClobberReadBuffers) {
+  auto model =
+      Build(R"pb(
+              input {
+                name: "x"
+                datatype: FP32
+                shape: [ -1, 4 ]
+              }
+              output {
+                name: "sum"
+                datatype: FP32
+                shape: [ -1, 8 ]
+              }
+              output {
+                name: "view"
+                datatype: FP32
+                shape: [ -1, 8 ]
+              }
+              output {
+                name: "x_relu"
+                datatype: FP32
+                shape: [ -1, 4 ]
+              }
+              layers { name: "x_relu" type: "relu" }
+              layers { name: "h" type: "linear" record_path: "fc0" inputs: "x" }
+              layers { name: "view" type: "flatten" }
+              layers { name: "act" type: "tanh" inputs: "view" }
+              layers { name: "act2" type: "sigmoid" }
+              layers {
+                name: "sum"
+                type: "add"
+                inputs: [ "act2", "h" ]
+              }
+            )pb",
+            MlpRecord());
+  ASSERT_TRUE(model.ok()) << model.status();
+  std::vector<float> x = {-1, 2, -3, 4};
+  Tensor input = Tensor::FromVector({1, 4}, x);
+  auto y = (*model)->Forward({input});
+  ASSERT_TRUE(y.ok()) << y.status();
+  ExpectValues(input, x);               // the caller's tensor
+  ExpectValues((*y)[2], {0, 2, 0, 4});  // relu of a model input
+
+  std::vector<float> w0 = Ramp(32), b0 = Ramp(8);
+  std::vector<float> h(8), sum(8);
+  for (int j = 0; j < 8; ++j) {
+    h[j] = b0[j];
+    for (int i = 0; i < 4; ++i) h[j] += x[i] * w0[i * 8 + j];
+    sum[j] = 1.0f / (1.0f + std::exp(-std::tanh(h[j]))) + h[j];
+  }
+  ExpectValues((*y)[1], h);    // the view is an output: left intact
+  ExpectValues((*y)[0], sum);  // h is read again by "sum"
 }
 
 TEST(ModelBuilderTest, MissingParameterNamesFileLayerAndPath) {

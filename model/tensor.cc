@@ -62,6 +62,22 @@ Tensor Tensor::Zeros(DataType type, std::vector<int64_t> shape) {
   return t;
 }
 
+Tensor Tensor::Uninitialized(DataType type, std::vector<int64_t> shape) {
+  Tensor t;
+  t.type_ = type;
+  t.num_elements_ = CountElements(shape);
+  t.shape_ = std::move(shape);
+  // Default-initialised arrays are not cleared.
+  if (type == DataType::kInt64) {
+    t.buffer_ = std::shared_ptr<int64_t>(new int64_t[t.num_elements_],
+                                         std::default_delete<int64_t[]>());
+  } else {
+    t.buffer_ = std::shared_ptr<float>(new float[t.num_elements_],
+                                       std::default_delete<float[]>());
+  }
+  return t;
+}
+
 Tensor Tensor::FromVector(std::vector<int64_t> shape,
                           std::vector<float> values) {
   Tensor t;

@@ -38,6 +38,9 @@ class Tensor {
   Tensor() = default;
 
   static Tensor Zeros(DataType type, std::vector<int64_t> shape);
+  // Like Zeros without clearing the buffer, for a producer that writes
+  // every element (saves a pass over large outputs).
+  static Tensor Uninitialized(DataType type, std::vector<int64_t> shape);
   static Tensor FromVector(std::vector<int64_t> shape,
                            std::vector<float> values);
   static Tensor FromInt64Vector(std::vector<int64_t> shape,

@@ -49,8 +49,8 @@ class BurnBookMlp : public Model {
     std::vector<float> hidden(batch * linear_in_->d_output());
     linear_in_->Apply(x.data<float>(), batch, hidden.data());
     activation_.Apply(hidden.data(), hidden.size());
-    Tensor y =
-        Tensor::Zeros(DataType::kFloat32, {batch, linear_out_->d_output()});
+    Tensor y = Tensor::Uninitialized(DataType::kFloat32,
+                                     {batch, linear_out_->d_output()});
     linear_out_->Apply(hidden.data(), batch, y.mutable_data<float>());
     return std::vector<Tensor>{y};
   }

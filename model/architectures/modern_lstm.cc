@@ -252,7 +252,8 @@ class ModernLstm : public Model {
                     features.data() + b * directions * h + h);
       }
     }
-    Tensor y = Tensor::Zeros(DataType::kFloat32, {batch, fc_->d_output()});
+    Tensor y =
+        Tensor::Uninitialized(DataType::kFloat32, {batch, fc_->d_output()});
     fc_->Apply(features.data(), batch, y.mutable_data<float>());
     return std::vector<Tensor>{y};
   }

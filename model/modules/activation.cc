@@ -19,7 +19,7 @@ absl::Status RequireFloat(const TensorType& in) {
 
 // A copy of `x` the caller may write into.
 Tensor CopyOf(const Tensor& x) {
-  Tensor y = Tensor::Zeros(DataType::kFloat32, x.shape());
+  Tensor y = Tensor::Uninitialized(DataType::kFloat32, x.shape());
   if (x.num_elements() > 0) {
     std::memcpy(y.mutable_data<float>(), x.data<float>(), x.byte_size());
   }

@@ -47,6 +47,11 @@ class Activation : public Module {
       absl::Span<const TensorType> inputs) const override;
   absl::StatusOr<Tensor> Forward(
       absl::Span<const Tensor> inputs) const override;
+  bool CanApplyInPlace() const override { return kind_ != Kind::kIdentity; }
+  void ApplyInPlace(Tensor& t) const override {
+    Apply(t.mutable_data<float>(), t.num_elements());
+  }
+  bool OutputAliasesInput() const override { return kind_ == Kind::kIdentity; }
 
  private:
   Kind kind_;

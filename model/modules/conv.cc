@@ -200,7 +200,7 @@ absl::StatusOr<Tensor> Conv::Forward(absl::Span<const Tensor> inputs) const {
   std::vector<int64_t> shape = {batch, c_out_};
   if (spatial_rank_ == 2) shape.push_back(oh);
   shape.push_back(ow);
-  Tensor y = Tensor::Zeros(DataType::kFloat32, std::move(shape));
+  Tensor y = Tensor::Uninitialized(DataType::kFloat32, std::move(shape));
 
   const int64_t cg = c_in_ / groups_;
   const int64_t og = c_out_ / groups_;
@@ -261,13 +261,18 @@ absl::StatusOr<Tensor> Conv::Forward(absl::Span<const Tensor> inputs) const {
       }
       Eigen::Map<const RowMatrix> weight(weight_.data() + g * og * k, og, k);
       Eigen::Map<const RowMatrix> patches(lowered, k, n);
-      Eigen::Map<RowMatrix> result(out + (b * c_out_ + g * og) * n, og, n);
-      result.noalias() = weight * patches;
-    }
-    if (!bias_.empty()) {
-      Eigen::Map<RowMatrix> result(out + b * c_out_ * n, c_out_, n);
-      Eigen::Map<const Eigen::VectorXf> bias(bias_.data(), c_out_);
-      result.colwise() += bias;
+      float* block = out + (b * c_out_ + g * og) * n;
+      Eigen::Map<RowMatrix> result(block, og, n);
+      if (bias_.empty()) {
+        result.noalias() = weight * patches;
+        continue;
+      }
+      // Start from the bias and accumulate: one pass less than adding it
+      // afterwards.
+      for (int64_t o = 0; o < og; ++o) {
+        std::fill(block + o * n, block + (o + 1) * n, bias_[g * og + o]);
+      }
+      result.noalias() += weight * patches;
     }
   }
   return y;

@@ -38,7 +38,7 @@ absl::StatusOr<Tensor> Embedding::Forward(
   const Tensor& ids = inputs[0];
   std::vector<int64_t> shape = ids.shape();
   shape.push_back(dim_);
-  Tensor y = Tensor::Zeros(DataType::kFloat32, std::move(shape));
+  Tensor y = Tensor::Uninitialized(DataType::kFloat32, std::move(shape));
   const int64_t* in = ids.data<int64_t>();
   float* out = y.mutable_data<float>();
   for (int64_t i = 0; i < ids.num_elements(); ++i) {

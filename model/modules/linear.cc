@@ -40,11 +40,14 @@ void Linear::Apply(const float* in, int64_t rows, float* out) const {
   Eigen::Map<const RowMatrix> x(in, rows, d_input_);
   Eigen::Map<const RowMatrix> w(weight_.data(), d_input_, d_output_);
   Eigen::Map<RowMatrix> y(out, rows, d_output_);
-  y.noalias() = x * w;
-  if (!bias_.empty()) {
-    Eigen::Map<const Eigen::RowVectorXf> b(bias_.data(), d_output_);
-    y.rowwise() += b;
+  if (bias_.empty()) {
+    y.noalias() = x * w;
+    return;
   }
+  // Starting from the bias and accumulating the product costs one pass
+  // less than adding the bias afterwards.
+  y.rowwise() = Eigen::Map<const Eigen::RowVectorXf>(bias_.data(), d_output_);
+  y.noalias() += x * w;
 }
 
 absl::StatusOr<TensorType> Linear::OutputType(
@@ -66,7 +69,7 @@ absl::StatusOr<Tensor> Linear::Forward(absl::Span<const Tensor> inputs) const {
   const Tensor& x = inputs[0];
   std::vector<int64_t> shape = x.shape();
   shape.back() = d_output_;
-  Tensor y = Tensor::Zeros(DataType::kFloat32, std::move(shape));
+  Tensor y = Tensor::Uninitialized(DataType::kFloat32, std::move(shape));
   int64_t rows = 1;
   for (int i = 0; i + 1 < x.rank(); ++i) rows *= x.dim(i);
   Apply(x.data<float>(), rows, y.mutable_data<float>());

@@ -160,7 +160,7 @@ absl::StatusOr<Tensor> Lstm::Forward(absl::Span<const Tensor> inputs) const {
   const Tensor& x = inputs[0];
   const int64_t a = x.dim(0), b = x.dim(1);
   std::vector<int64_t> shape = {a, b, d_hidden_};
-  Tensor y = Tensor::Zeros(DataType::kFloat32, shape);
+  Tensor y = Tensor::Uninitialized(DataType::kFloat32, shape);
   if (options_.batch_first) {
     Run(x.data<float>(), a, b, options_.reverse, y.mutable_data<float>(),
         d_hidden_, 0);

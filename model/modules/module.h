@@ -59,6 +59,18 @@ class Module {
 
   // Bytes held by parameters.
   virtual int64_t parameter_bytes() const { return 0; }
+
+  // True when the module can overwrite its single input with its output
+  // (ApplyInPlace); a graph uses that when nothing else reads the buffer.
+  virtual bool CanApplyInPlace() const { return false; }
+  // Overwrites `t` with the output. REQUIRES: CanApplyInPlace(), `t`'s
+  // buffer is not shared with anything still read, and OutputType accepts
+  // its type.
+  virtual void ApplyInPlace(Tensor& t) const {}
+
+  // True when Forward returns a view sharing the input's buffer (reshape,
+  // flatten, identity), so writing one writes the other.
+  virtual bool OutputAliasesInput() const { return false; }
 };
 
 }  // namespace ember::model

@@ -78,7 +78,7 @@ absl::StatusOr<TensorType> BatchNorm::OutputType(
 absl::StatusOr<Tensor> BatchNorm::Forward(
     absl::Span<const Tensor> inputs) const {
   const Tensor& x = inputs[0];
-  Tensor y = Tensor::Zeros(DataType::kFloat32, x.shape());
+  Tensor y = Tensor::Uninitialized(DataType::kFloat32, x.shape());
   const int64_t channels = scale_.size();
   int64_t inner = 1;
   for (int i = 2; i < x.rank(); ++i) inner *= x.dim(i);
@@ -148,7 +148,7 @@ absl::StatusOr<TensorType> LayerNorm::OutputType(
 absl::StatusOr<Tensor> LayerNorm::Forward(
     absl::Span<const Tensor> inputs) const {
   const Tensor& x = inputs[0];
-  Tensor y = Tensor::Zeros(DataType::kFloat32, x.shape());
+  Tensor y = Tensor::Uninitialized(DataType::kFloat32, x.shape());
   if (x.num_elements() == 0) return y;
   std::copy(x.data<float>(), x.data<float>() + x.num_elements(),
             y.mutable_data<float>());
@@ -217,7 +217,7 @@ absl::StatusOr<TensorType> GroupNorm::OutputType(
 absl::StatusOr<Tensor> GroupNorm::Forward(
     absl::Span<const Tensor> inputs) const {
   const Tensor& x = inputs[0];
-  Tensor y = Tensor::Zeros(DataType::kFloat32, x.shape());
+  Tensor y = Tensor::Uninitialized(DataType::kFloat32, x.shape());
   const int64_t channels = x.dim(1);
   const int64_t per_group = channels / num_groups_;
   int64_t inner = 1;

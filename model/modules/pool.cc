@@ -76,7 +76,7 @@ absl::StatusOr<Tensor> Pool2d::Forward(absl::Span<const Tensor> inputs) const {
   EMBER_ASSIGN_OR_RETURN(TensorType out_type,
                          OutputType({TensorType::Of(inputs[0])}));
   const Tensor& x = inputs[0];
-  Tensor y = Tensor::Zeros(DataType::kFloat32, out_type.shape);
+  Tensor y = Tensor::Uninitialized(DataType::kFloat32, out_type.shape);
   const int64_t planes = x.dim(0) * x.dim(1);
   const int64_t h = x.dim(2), w = x.dim(3);
   const int64_t oh = out_type.shape[2], ow = out_type.shape[3];
@@ -148,7 +148,8 @@ absl::StatusOr<Tensor> AdaptiveAvgPool2d::Forward(
   const int64_t planes = x.dim(0) * x.dim(1);
   const int64_t h = x.dim(2), w = x.dim(3);
   const int64_t oh = output_size_[0], ow = output_size_[1];
-  Tensor y = Tensor::Zeros(DataType::kFloat32, {x.dim(0), x.dim(1), oh, ow});
+  Tensor y =
+      Tensor::Uninitialized(DataType::kFloat32, {x.dim(0), x.dim(1), oh, ow});
   const float* in = x.data<float>();
   float* out = y.mutable_data<float>();
   for (int64_t p = 0; p < planes; ++p) {

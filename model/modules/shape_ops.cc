@@ -189,7 +189,7 @@ absl::StatusOr<Tensor> Concat::Forward(absl::Span<const Tensor> inputs) const {
     return OutputType(types);
   }());
   const int64_t axis = ResolveAxis(axis_, out_type.shape.size());
-  Tensor y = Tensor::Zeros(out_type.type, out_type.shape);
+  Tensor y = Tensor::Uninitialized(out_type.type, out_type.shape);
   const int elem = DataTypeSize(out_type.type);
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= out_type.shape[d];

@@ -28,6 +28,7 @@ class Reshape : public Module {
       absl::Span<const TensorType> inputs) const override;
   absl::StatusOr<Tensor> Forward(
       absl::Span<const Tensor> inputs) const override;
+  bool OutputAliasesInput() const override { return true; }
 
  private:
   std::vector<int64_t> target_;
@@ -43,6 +44,7 @@ class Flatten : public Module {
       absl::Span<const TensorType> inputs) const override;
   absl::StatusOr<Tensor> Forward(
       absl::Span<const Tensor> inputs) const override;
+  bool OutputAliasesInput() const override { return true; }
 
  private:
   int64_t start_;
