@@ -5,7 +5,8 @@
 //   ChunkPipeline pipeline(staged_file.get());  // or nullptr: hash only
 //   while (reader->Read(&message)) {
 //     payload.append(message.chunk());
-//     EMBER_RETURN_IF_ERROR(pipeline.Push(std::move(*message.mutable_chunk())));
+//     std::string chunk = std::move(*message.mutable_chunk());
+//     EMBER_RETURN_IF_ERROR(pipeline.Push(std::move(chunk)));
 //   }
 //   EMBER_ASSIGN_OR_RETURN(std::string sha256, pipeline.Finish());
 

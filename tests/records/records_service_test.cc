@@ -352,6 +352,11 @@ class RefusedUploadTest : public RecordsServiceTest {
   void ExpectRefused(const UploadResult& result, grpc::StatusCode code) {
     EXPECT_EQ(result.status.error_code(), code)
         << result.status.error_message();
+    // A cancelled call can end on the client before the handler has
+    // cleaned up; the slot frees only after the staged files are gone.
+    while (service_->ActiveUploads() > 0) {
+      absl::SleepFor(absl::Milliseconds(1));
+    }
     EXPECT_EQ(Snapshot(repo_), before_) << "the repository changed";
   }
 
@@ -475,6 +480,71 @@ TEST_F(RefusedUploadTest, FullDiskLeavesNothing) {
   ExpectRefused(result, grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_TRUE(absl::StrContains(result.status.error_message(), "too large"))
       << result.status.error_message();
+}
+
+TEST_F(RecordsServiceTest, ExplicitVersionsAndTheNextOne) {
+  Start();
+  const Fixture& fixture = Fixtures()[0];
+  v1::UploadHeader header;
+  header.set_model("c4");
+  header.set_version(42);
+  header.set_config_pbtxt(ConfigText(fixture.model, "c4"));
+  const std::string bytes = FixtureBytes(fixture.file);
+  UploadResult first = Upload(header, bytes);
+  ASSERT_TRUE(first.status.ok()) << first.status.error_message();
+  EXPECT_EQ(first.response.record().version(), 42);
+  header.set_version(7);
+  ASSERT_TRUE(Upload(header, bytes).status.ok());
+  header.set_version(0);
+  UploadResult next = Upload(header, bytes);
+  ASSERT_TRUE(next.status.ok());
+  EXPECT_EQ(next.response.record().version(), 43);
+  header.set_version(kMaxVersion);
+  ASSERT_TRUE(Upload(header, bytes).status.ok());
+  EXPECT_TRUE(fs::exists(repo_ + "/c4/9007199254740992/model.mpk"));
+  header.set_version(0);
+  EXPECT_EQ(Upload(header, bytes).status.error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(RecordsServiceTest, ConfigRecordFileDecidesNameAndFormat) {
+  Start();
+  const Fixture& fixture = Fixtures()[0];
+  const std::string bytes = FixtureBytes(fixture.file);
+  v1::UploadHeader header;
+  header.set_model("c4");
+  header.set_config_pbtxt(ConfigText(
+      fixture.model, "c4",
+      [](config::ModelConfig& c) { c.set_record_file("weights.mpk.gz"); }));
+  header.set_format(v1::FORMAT_MPK);
+  EXPECT_EQ(Upload(header, bytes).status.error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_FALSE(fs::exists(repo_ + "/c4"));
+
+  header.set_format(v1::FORMAT_KEEP);
+  UploadResult result = Upload(header, bytes);
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_EQ(result.response.record().file_name(), "weights.mpk.gz");
+  EXPECT_EQ(result.response.record().format(), v1::FORMAT_MPK_GZ);
+  const std::string stored = ReadFile(repo_ + "/c4/1/weights.mpk.gz");
+  EXPECT_TRUE(stored ==
+              CodecConvert(bytes, Precision::kFull, RecordFormat::kMpkGz));
+  DownloadResult got = Download("c4", 1, v1::PRECISION_KEEP, v1::FORMAT_KEEP);
+  ASSERT_TRUE(got.status.ok()) << got.status.error_message();
+  EXPECT_TRUE(got.bytes == stored);
+  EXPECT_EQ(got.metadata.file_name(), "weights.mpk.gz");
+  got = Download("c4", 1, v1::PRECISION_KEEP, v1::FORMAT_MPK);
+  ASSERT_TRUE(got.status.ok()) << got.status.error_message();
+  EXPECT_TRUE(got.bytes == bytes);
+
+  // A record_file that would leave the version directory is refused.
+  header.set_model("c5");
+  header.set_config_pbtxt(ConfigText(
+      fixture.model, "c5",
+      [](config::ModelConfig& c) { c.set_record_file("../escape.mpk"); }));
+  EXPECT_EQ(Upload(header, bytes).status.error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_FALSE(fs::exists(repo_ + "/c5"));
 }
 
 TEST_F(RecordsServiceTest, UploadLimitIsEnforced) {
