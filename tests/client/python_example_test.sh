@@ -1,0 +1,119 @@
+#!/bin/bash
+# Runs the Python example (client/python) against real servers: generates
+# its stubs with Debian's protoc, runs inference against emberd serving
+# connect4 (checking the golden argmax), and uploads a record to the
+# records service, with and without the right token.
+set -euo pipefail
+
+root="$TEST_SRCDIR/ember"
+tmp="$TEST_TMPDIR/python-example"
+rm -rf "$tmp"
+mkdir -p "$tmp/repo/connect4/1"
+python=/usr/bin/python3
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# Waits (at most 60 s) for a server's port file; prints the port.
+wait_for_port() {
+  local file=$1 log=$2
+  for _ in $(seq 600); do
+    if [[ -s "$file" ]]; then
+      cat "$file"
+      return
+    fi
+    sleep 0.1
+  done
+  cat "$log" >&2
+  fail "no port file $file"
+}
+
+cp "$root/tests/fixtures/models/connect4/config.pbtxt" "$tmp/repo/connect4/"
+cp -L "$root/tests/fixtures/models/connect4/1/model.mpk" \
+  "$tmp/repo/connect4/1/model.mpk"
+
+"$root/client/python/generate.sh" "$tmp/stubs" >/dev/null
+for module in grpc_service_pb2 grpc_service_pb2_grpc records_pb2 \
+  records_pb2_grpc; do
+  [[ -f "$tmp/stubs/proto/$module.py" ]] || fail "generate.sh made no $module"
+done
+
+"$root/server/emberd" --model_repository="$tmp/repo" \
+  --grpc_address=127.0.0.1:0 --port_file="$tmp/emberd.port" \
+  >"$tmp/emberd.log" 2>&1 &
+pids+=($!)
+emberd_port=$(wait_for_port "$tmp/emberd.port" "$tmp/emberd.log")
+
+# The golden boards as an input file.
+"$python" - "$root/tests/fixtures/burn/golden/connect4-mlp-f32-burn0.16.1.json" \
+  "$tmp/boards.json" <<'PY'
+import json, sys
+golden = json.load(open(sys.argv[1]))
+json.dump({"shape": golden["input_shape"], "data": golden["inputs"]},
+          open(sys.argv[2], "w"))
+print(golden["argmax"])
+PY
+
+example=("$python" "$root/client/python/ember_example.py" --stubs "$tmp/stubs")
+
+# The model may still be loading: retry until it serves.
+out=""
+for _ in $(seq 100); do
+  if out=$("${example[@]}" --server "127.0.0.1:$emberd_port" \
+    infer connect4 "$tmp/boards.json" 2>&1); then
+    break
+  fi
+  sleep 0.1
+done
+echo "$out"
+grep -q "model connect4 version 1" <<<"$out" || fail "no model line"
+grep -q "q_values FP32 \[4, 7\]" <<<"$out" || fail "no q_values"
+grep -q "argmax \[4, 4, 4, 2\]" <<<"$out" || fail "argmax differs from golden"
+
+if out=$("${example[@]}" --server "127.0.0.1:$emberd_port" \
+  infer no-such-model "$tmp/boards.json" 2>&1); then
+  fail "inference on an unknown model succeeded"
+fi
+grep -q "infer failed: NOT_FOUND" <<<"$out" || fail "unexpected: $out"
+
+# Uploads, against a records service that requires the write token.
+mkdir -p "$tmp/records-repo/connect4/1"
+cp "$tmp/repo/connect4/config.pbtxt" "$tmp/records-repo/connect4/"
+cp "$tmp/repo/connect4/1/model.mpk" "$tmp/records-repo/connect4/1/"
+printf 'write: python-example-write-token\n' >"$tmp/tokens"
+chmod 600 "$tmp/tokens"
+printf 'python-example-write-token\n' >"$tmp/write.token"
+printf 'python-example-wrong-token\n' >"$tmp/wrong.token"
+"$root/tests/client/records_server" --repository="$tmp/records-repo" \
+  --port_file="$tmp/records.port" --token_file="$tmp/tokens" \
+  >"$tmp/records.log" 2>&1 &
+pids+=($!)
+records_port=$(wait_for_port "$tmp/records.port" "$tmp/records.log")
+
+out=$("${example[@]}" --server "127.0.0.1:$records_port" \
+  --token-file "$tmp/write.token" upload connect4 \
+  "$root/tests/fixtures/burn/connect4-mlp-f32-burn0.16.1.mpk" \
+  --precision half 2>&1) || fail "upload failed: $out"
+echo "$out"
+grep -q "stored connect4 version 2: model.mpk" <<<"$out" || fail "no version"
+grep -q "PRECISION_HALF" <<<"$out" || fail "not stored at half precision"
+grep -q "versions on the server: \[1, 2\]" <<<"$out" || fail "bad listing"
+[[ -f "$tmp/records-repo/connect4/2/model.mpk" ]] || fail "no file stored"
+
+if out=$("${example[@]}" --server "127.0.0.1:$records_port" \
+  --token-file "$tmp/wrong.token" upload connect4 \
+  "$root/tests/fixtures/burn/connect4-mlp-f32-burn0.16.1.mpk" 2>&1); then
+  fail "upload with a wrong token succeeded"
+fi
+grep -q "upload failed: PERMISSION_DENIED\|upload failed: UNAUTHENTICATED" \
+  <<<"$out" || fail "unexpected: $out"
+[[ ! -e "$tmp/records-repo/connect4/3" ]] || fail "refused upload was stored"
+echo PASS
