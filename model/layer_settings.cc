@@ -12,6 +12,11 @@
 namespace ember::model {
 namespace {
 
+// Largest value a list setting (kernel, stride, shape, ...) may hold; far
+// above any real model, and small enough that sizes computed from a few of
+// them cannot overflow.
+constexpr int64_t kMaxListValue = int64_t{1} << 31;
+
 absl::Status BadValue(absl::string_view key, absl::string_view value,
                       absl::string_view expected) {
   return absl::InvalidArgumentError(absl::StrCat("setting '", key, "': value '",
@@ -104,10 +109,10 @@ absl::StatusOr<std::vector<int64_t>> LayerSettings::GetIntList(
   for (absl::string_view part : absl::StrSplit(*raw, ',')) {
     int64_t value;
     if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(part), &value) ||
-        value < min) {
-      return BadValue(
-          key, *raw,
-          absl::StrCat("a comma-separated list of integers >= ", min));
+        value < min || value > kMaxListValue) {
+      return BadValue(key, *raw,
+                      absl::StrCat("a comma-separated list of integers in [",
+                                   min, ", ", kMaxListValue, "]"));
     }
     values.push_back(value);
   }

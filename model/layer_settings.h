@@ -45,13 +45,14 @@ class LayerSettings {
                                   double min, double max);
   // "true" or "false".
   absl::StatusOr<bool> GetBool(absl::string_view key, bool default_value);
-  // A comma-separated list of integers, each >= `min`. A single value is
-  // repeated `count` times ("2" -> {2, 2}); otherwise exactly `count`
-  // values are required.
+  // A comma-separated list of integers, each in [`min`, 2^31]. A single value
+  // is repeated `count` times ("2" -> {2, 2}); otherwise exactly `count` values
+  // are required.
   absl::StatusOr<std::vector<int64_t>> GetInts(
       absl::string_view key, std::vector<int64_t> default_value, int count,
       int64_t min);
-  // A comma-separated list of any length, each value >= `min`. Required.
+  // A comma-separated list of any length, each value in [`min`, 2^31].
+  // Required.
   absl::StatusOr<std::vector<int64_t>> GetIntList(absl::string_view key,
                                                   int64_t min);
   // The raw string, or `default_value` when absent.

@@ -36,6 +36,8 @@ TEST(LayerSettingsTest, RejectsBadValues) {
   EXPECT_FALSE(s.GetBool("b", false).ok());
   EXPECT_FALSE(s.GetIntList("l", 0).ok());
   EXPECT_FALSE(s.GetIntList("missing", 0).ok());
+  LayerSettings huge(std::map<std::string, std::string>{{"k", "4294967296"}});
+  EXPECT_FALSE(huge.GetIntList("k", 1).ok());
 }
 
 TEST(LayerSettingsTest, UnknownKeysAreErrors) {

@@ -87,6 +87,15 @@ TEST(LinearTest, BiasDisagreeingWithWeightNamesBothShapes) {
   EXPECT_THAT(linear.status().message(), HasSubstr("[2, 3]"));
 }
 
+TEST(LinearTest, ShapeLargerThanItsBytesFailsBeforeAllocating) {
+  // 2^32 promised elements, 8 bytes held.
+  auto linear = Linear::Create(
+      ModuleRecord({{"weight", F32Param({1 << 16, 1 << 16}, {1, 2})}}), "fc");
+  ASSERT_FALSE(linear.ok());
+  EXPECT_THAT(linear.status().message(), HasSubstr("'fc.weight'"));
+  EXPECT_THAT(linear.status().message(), HasSubstr("holds 8"));
+}
+
 TEST(LinearTest, NotAModuleOrNotAParameter) {
   EXPECT_FALSE(Linear::Create(Value::Int(3), "fc").ok());
   auto linear =

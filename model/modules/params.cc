@@ -59,6 +59,15 @@ absl::StatusOr<Param> ConvertParam(const recorder::Tensor& tensor,
         absl::StrCat("record path '", param.path, "': expected a rank-", rank,
                      " tensor, got shape ", ShapeToString(param.shape)));
   }
+  // Checked before allocating, so a shape that promises more elements than
+  // the bytes hold cannot make the conversion allocate for it.
+  const uint64_t want_bytes = count * recorder::DTypeSize(tensor.dtype);
+  if (tensor.bytes.size() != want_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "record path '", param.path, "': shape ", ShapeToString(param.shape),
+        " of ", recorder::DTypeName(tensor.dtype), " needs ", want_bytes,
+        " bytes, the parameter holds ", tensor.bytes.size()));
+  }
   param.values.resize(count);
   absl::Status converted = recorder::CopyToFloat32(
       tensor, absl::Span<float>(param.values.data(), param.values.size()));

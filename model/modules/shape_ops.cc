@@ -44,6 +44,9 @@ absl::StatusOr<TensorType> Reshape::OutputType(
     } else if (d < -1) {
       return bad("dimensions must be >= -1");
     } else {
+      if (d > 0 && out_count > (int64_t{1} << 62) / d) {
+        return bad("the shape is too large");
+      }
       out_count *= d;
     }
   }
@@ -202,7 +205,7 @@ absl::StatusOr<Tensor> Concat::Forward(absl::Span<const Tensor> inputs) const {
   for (const Tensor& x : inputs) {
     const int64_t row = x.dim(axis) * inner * elem;
     const char* in = x.data<char>();
-    for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t o = 0; o < outer && row > 0; ++o) {
       std::memcpy(out + o * out_row + offset, in + o * row, row);
     }
     offset += row;
