@@ -406,7 +406,10 @@ absl::StatusOr<Record> DecodeRecord(std::shared_ptr<const std::string> file,
           absl::StrCat(source, ": ", file->size(),
                        " bytes exceed DecodeOptions::max_inflated_bytes"));
     }
-    return internal::ReadMpkPayload(std::move(file), source, options.max_depth);
+    internal::ReaderLimits limits;
+    limits.max_depth = options.max_depth;
+    limits.max_values = options.max_values;
+    return internal::ReadMpkPayload(std::move(file), source, limits);
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError(
         absl::StrCat(source, ": out of memory while decoding"));

@@ -61,6 +61,10 @@ struct DecodeOptions {
   // Deepest nesting of maps and arrays accepted. Real records nest less
   // than 20 levels.
   int max_depth = 64;
+  // Most tree nodes (MessagePack values outside tensor bodies) accepted.
+  // Each costs about 150 bytes in memory, so this bounds the tree a small
+  // hostile file of nils could make. Real records hold fewer than 100,000.
+  uint64_t max_values = uint64_t{1} << 22;
 };
 
 // Decodes a whole file already in memory (gunzips when it starts 1f 8b).

@@ -292,5 +292,20 @@ TEST(BadInputTest, MissingFile) {
             std::string::npos);
 }
 
+TEST(BadInputTest, TreeSizeIsBounded) {
+  // One megabyte of nils would make a tree of ~150 MB.
+  std::string many = std::string("\x81\xa4item\xdd\x00\x10\x00\x00", 11) +
+                     std::string(1 << 20, '\xc0');
+  DecodeOptions options;
+  options.max_values = 100000;
+  ExpectError(std::make_shared<const std::string>(many),
+              absl::StatusCode::kResourceExhausted,
+              {"more than 100000 values", "item[99999]"}, options);
+  options.max_values = 2 << 20;
+  EXPECT_TRUE(
+      DecodeRecord(std::make_shared<const std::string>(many), "nils", options)
+          .ok());
+}
+
 }  // namespace
 }  // namespace ember::recorder

@@ -89,12 +89,13 @@ struct Header {
 class Reader {
  public:
   Reader(std::shared_ptr<const std::string> buffer, absl::string_view source,
-         int max_depth)
+         const ReaderLimits& limits)
       : buffer_(std::move(buffer)),
         data_(buffer_->data()),
         size_(buffer_->size()),
         source_(source),
-        max_depth_(max_depth) {}
+        max_depth_(limits.max_depth),
+        max_values_(limits.max_values) {}
 
   absl::StatusOr<Record> ReadRecord();
 
@@ -136,6 +137,8 @@ class Reader {
   uint64_t size_;
   std::string source_;
   int max_depth_;
+  uint64_t max_values_;
+  uint64_t values_ = 0;  // tree nodes built so far
   uint64_t pos_ = 0;
   std::string path_;
   // From the metadata: how old `{value, shape}` integers are meant.
@@ -334,6 +337,11 @@ absl::StatusOr<std::string> Reader::ReadKey() {
 }
 
 absl::StatusOr<Value> Reader::ReadValue(int depth) {
+  if (++values_ > max_values_) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        source_, ": ", path_, " (byte ", pos_, "): more than ", max_values_,
+        " values outside tensors (DecodeOptions::max_values)"));
+  }
   if (depth > max_depth_) {
     return absl::ResourceExhaustedError(
         absl::StrCat(source_, ": ", path_, " (byte ", pos_,
@@ -855,12 +863,12 @@ absl::StatusOr<Record> Reader::ReadRecord() {
 
 absl::StatusOr<Record> ReadMpkPayload(
     std::shared_ptr<const std::string> payload, absl::string_view source,
-    int max_depth) {
+    const ReaderLimits& limits) {
   if (payload == nullptr || payload->empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(source, ": empty file, not a Burn record"));
   }
-  Reader reader(std::move(payload), source, max_depth);
+  Reader reader(std::move(payload), source, limits);
   return reader.ReadRecord();
 }
 
