@@ -211,6 +211,15 @@ struct RecordsService::UploadStaging {
   int64_t version = 0;
 };
 
+// The bytes an upload stores and the record they hold.
+struct RecordsService::PreparedRecord {
+  // The payload itself when stored as sent, else the converted encoding.
+  std::shared_ptr<const std::string> bytes;
+  recorder::Record record;
+  recorder::RecordFormat format = recorder::RecordFormat::kMpk;
+  std::string file_name;  // in the version directory
+};
+
 // An upload header, checked, with the model's config resolved.
 struct RecordsService::UploadPlan {
   v1::UploadHeader header;
@@ -328,63 +337,18 @@ absl::Status RecordsService::DoUpload(
     }
     const absl::Time received_at = absl::Now();
 
-    absl::StatusOr<recorder::Record> sent =
-        recorder::DecodeRecord(payload, what, options_.decode);
-    if (!sent.ok()) return sent.status();
-    const recorder::RecordFormat sent_format =
-        IsGzip(*payload) ? recorder::RecordFormat::kMpkGz
-                         : recorder::RecordFormat::kMpk;
-    absl::StatusOr<recorder::Precision> sent_precision =
-        recorder::RecordPrecision(*sent);
-
-    recorder::RecordFormat format = sent_format;
-    if (!plan->record_file.empty()) {
-      format = *recorder::FormatForPath(plan->record_file);
-    } else if (header.format() != v1::FORMAT_KEEP) {
-      format = FromProto(header.format());
-    }
-    const bool keep_precision =
-        header.precision() == v1::PRECISION_KEEP ||
-        (sent_precision.ok() && ToProto(*sent_precision) == header.precision());
-    const bool as_sent = keep_precision && format == sent_format;
-    if (!as_sent && !sent_precision.ok() &&
-        header.precision() == v1::PRECISION_KEEP) {
-      return Annotate(sent_precision.status(),
-                      absl::StrCat(what,
-                                   ": cannot change the format of "
-                                   "this record without an explicit "
-                                   "precision"));
-    }
-
-    // Either the payload is stored as sent, or the codec produces what
-    // Burn's recorder writes at the wanted precision and format.
-    std::shared_ptr<const std::string> stored = payload;
-    const recorder::Record* validated = &*sent;
-    recorder::Record converted;
-    if (!as_sent) {
-      const recorder::Precision precision =
-          keep_precision ? *sent_precision : FromProto(header.precision());
-      absl::StatusOr<recorder::Record> result =
-          recorder::ConvertRecord(*sent, precision, format);
-      if (!result.ok()) return Annotate(result.status(), what);
-      converted = *std::move(result);
-      absl::StatusOr<std::string> encoded =
-          recorder::EncodeRecord(converted, format);
-      if (!encoded.ok()) return Annotate(encoded.status(), what);
-      stored = std::make_shared<const std::string>(*std::move(encoded));
-      validated = &converted;
-    }
-
-    const std::string file_name =
-        plan->record_file.empty()
-            ? absl::StrCat("model", recorder::FormatExtension(format))
-            : plan->record_file;
+    absl::StatusOr<PreparedRecord> prepared =
+        PrepareRecord(*plan, payload, what);
+    if (!prepared.ok()) return prepared.status();
+    const std::shared_ptr<const std::string>& stored = prepared->bytes;
+    const bool as_sent = stored == payload;
+    const std::string& file_name = prepared->file_name;
     {
       // The same checks the daemon's loader makes, on exactly what will be
       // stored; the model itself is dropped at once.
       absl::StatusOr<std::shared_ptr<const model::Model>> built =
           model::BuildModel(
-              plan->config, *validated,
+              plan->config, prepared->record,
               {plan->config_path,
                absl::StrCat(plan->model_dir, "/<new version>/", file_name)});
       if (!built.ok()) return NotFitting(built.status(), what);
@@ -418,10 +382,10 @@ absl::Status RecordsService::DoUpload(
     info.set_model(header.model());
     info.set_version(version);
     info.set_size(stored->size());
-    info.set_format(ToProto(format));
+    info.set_format(ToProto(prepared->format));
     info.set_sha256(stored == payload ? payload_sha256 : Sha256Hex(*stored));
     info.set_file_name(file_name);
-    DescribeRecord(*validated, &info);
+    DescribeRecord(prepared->record, &info);
     const std::string path =
         absl::StrCat(plan->model_dir, "/", version, "/", file_name);
     const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -438,27 +402,91 @@ absl::Status RecordsService::DoUpload(
   }
 
   if (header.wait_until_serving()) {
-    if (!options_.wait_until_serving) {
-      response->set_serving_message("this server cannot report serving state");
-    } else {
-      absl::Duration wait = header.wait_timeout_ms() == 0
-                                ? kDefaultServingWait
-                                : absl::Milliseconds(header.wait_timeout_ms());
-      wait = std::min(wait, options_.max_serving_wait);
-      const absl::Time deadline =
-          std::min(absl::Now() + wait, absl::FromChrono(context->deadline()));
-      absl::Status serving =
-          options_.wait_until_serving(header.model(), version, deadline);
-      response->set_serving(serving.ok());
-      if (!serving.ok()) {
-        response->set_serving_message(std::string(serving.message()));
-      }
-    }
+    WaitUntilServing(*context, header, version, response);
   }
   if (options_.version_state) {
     info.set_state(options_.version_state(header.model(), version));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<RecordsService::PreparedRecord> RecordsService::PrepareRecord(
+    const UploadPlan& plan, std::shared_ptr<const std::string> payload,
+    const std::string& what) const {
+  const v1::UploadHeader& header = plan.header;
+  absl::StatusOr<recorder::Record> sent =
+      recorder::DecodeRecord(payload, what, options_.decode);
+  if (!sent.ok()) return sent.status();
+  const recorder::RecordFormat sent_format =
+      IsGzip(*payload) ? recorder::RecordFormat::kMpkGz
+                       : recorder::RecordFormat::kMpk;
+  absl::StatusOr<recorder::Precision> sent_precision =
+      recorder::RecordPrecision(*sent);
+
+  PreparedRecord prepared;
+  prepared.format = sent_format;
+  if (!plan.record_file.empty()) {
+    prepared.format = *recorder::FormatForPath(plan.record_file);
+  } else if (header.format() != v1::FORMAT_KEEP) {
+    prepared.format = FromProto(header.format());
+  }
+  prepared.file_name =
+      plan.record_file.empty()
+          ? absl::StrCat("model", recorder::FormatExtension(prepared.format))
+          : plan.record_file;
+  const bool keep_precision =
+      header.precision() == v1::PRECISION_KEEP ||
+      (sent_precision.ok() && ToProto(*sent_precision) == header.precision());
+
+  // Bytes already at the wanted precision and format are stored as sent
+  // (a gzip file keeps Burn's own compression).
+  if (keep_precision && prepared.format == sent_format) {
+    prepared.bytes = std::move(payload);
+    prepared.record = *std::move(sent);
+    return prepared;
+  }
+  // Otherwise the codec produces what Burn's recorder writes at the wanted
+  // precision and format.
+  if (keep_precision && !sent_precision.ok()) {
+    return Annotate(sent_precision.status(),
+                    absl::StrCat(what,
+                                 ": cannot change the format of this "
+                                 "record without an explicit "
+                                 "precision"));
+  }
+  const recorder::Precision precision =
+      keep_precision ? *sent_precision : FromProto(header.precision());
+  absl::StatusOr<recorder::Record> converted =
+      recorder::ConvertRecord(*sent, precision, prepared.format);
+  if (!converted.ok()) return Annotate(converted.status(), what);
+  absl::StatusOr<std::string> encoded =
+      recorder::EncodeRecord(*converted, prepared.format);
+  if (!encoded.ok()) return Annotate(encoded.status(), what);
+  prepared.bytes = std::make_shared<const std::string>(*std::move(encoded));
+  prepared.record = *std::move(converted);
+  return prepared;
+}
+
+void RecordsService::WaitUntilServing(const grpc::ServerContext& context,
+                                      const v1::UploadHeader& header,
+                                      int64_t version,
+                                      v1::UploadResponse* response) const {
+  if (!options_.wait_until_serving) {
+    response->set_serving_message("this server cannot report serving state");
+    return;
+  }
+  absl::Duration wait = header.wait_timeout_ms() == 0
+                            ? kDefaultServingWait
+                            : absl::Milliseconds(header.wait_timeout_ms());
+  wait = std::min(wait, options_.max_serving_wait);
+  const absl::Time deadline =
+      std::min(absl::Now() + wait, absl::FromChrono(context.deadline()));
+  absl::Status serving =
+      options_.wait_until_serving(header.model(), version, deadline);
+  response->set_serving(serving.ok());
+  if (!serving.ok()) {
+    response->set_serving_message(std::string(serving.message()));
+  }
 }
 
 absl::StatusOr<RecordsService::UploadPlan> RecordsService::PlanUpload(

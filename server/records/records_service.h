@@ -137,9 +137,10 @@ class RecordsService final : public ember::records::v1::Records::Service {
     int64_t mtime_ns = 0;
     ember::records::v1::RecordInfo info;  // without model/version/state
   };
-  struct StoredRecord;   // a version's record file, opened
-  struct UploadPlan;     // what an upload header asks for, resolved
-  struct UploadStaging;  // the hidden directory an upload is built in
+  struct StoredRecord;    // a version's record file, opened
+  struct UploadPlan;      // what an upload header asks for, resolved
+  struct UploadStaging;   // the hidden directory an upload is built in
+  struct PreparedRecord;  // what an upload stores
 
   explicit RecordsService(Options options);
 
@@ -157,6 +158,16 @@ class RecordsService final : public ember::records::v1::Records::Service {
 
   absl::StatusOr<UploadPlan> PlanUpload(
       const ember::records::v1::UploadHeader& header);
+  // Decodes the payload and, when the precision or format changes,
+  // converts it; `what` names the upload in errors.
+  absl::StatusOr<PreparedRecord> PrepareRecord(
+      const UploadPlan& plan, std::shared_ptr<const std::string> payload,
+      const std::string& what) const;
+  // Fills `serving` and `serving_message` through the daemon's callback.
+  void WaitUntilServing(const grpc::ServerContext& context,
+                        const ember::records::v1::UploadHeader& header,
+                        int64_t version,
+                        ember::records::v1::UploadResponse* response) const;
   // Creates the hidden directory the upload is built in.
   absl::StatusOr<UploadStaging> StageUpload(const UploadPlan& plan);
   // Reads the record bytes after the header; also appends them to `sink`
