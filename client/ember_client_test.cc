@@ -11,11 +11,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/json.h"
+#include "common/status_macros.h"
 #include "gmock/gmock.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "server/auth/auth_policy.h"
+#include "server/auth/test_certificates.h"
+#include "server/auth/tls_credentials.h"
 #include "server/records/records_service.h"
 #include "server/records/sha256.h"
 #include "tests/client/emberd_process.h"
@@ -588,6 +591,90 @@ TEST(AtomicDownloadTest, BrokenTransfersLeaveOnlyTheOldFile) {
     EXPECT_EQ(ReadWholeFile(out).value_or(""), "previous");
     server->Shutdown();
   }
+}
+
+// The records service behind TLS (and mutual TLS), with throwaway
+// certificates for "localhost".
+class TlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<auth::TestCertificates> certs =
+        auth::MakeTestCertificates(TempDir("pki"));
+    ASSERT_TRUE(certs.ok()) << certs.status();
+    certs_ = *certs;
+    repo_ = TempDir("tls-repo");
+    ASSERT_TRUE(CopyFixtureModel("connect4", repo_).ok());
+  }
+
+  // Starts the service; `mutual` asks clients for a certificate.
+  void StartServer(bool mutual) {
+    records::RecordsService::Options options;
+    options.repository = repo_;
+    options.auth = auth::AuthPolicy::Open();
+    service_ = records::RecordsService::Create(std::move(options)).value();
+    auth::TlsOptions tls{certs_.server_cert, certs_.server_key,
+                         mutual ? certs_.ca_cert : ""};
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+        auth::MakeServerCredentials(tls);
+    ASSERT_TRUE(credentials.ok()) << credentials.status();
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", *credentials, &port_);
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+  }
+
+  void TearDown() override {
+    if (server_ != nullptr) server_->Shutdown();
+  }
+
+  absl::StatusOr<std::vector<RecordInfo>> List(ClientOptions options) {
+    options.server = absl::StrCat("localhost:", port_);
+    options.timeout = absl::Seconds(10);
+    EMBER_ASSIGN_OR_RETURN(std::unique_ptr<EmberClient> client,
+                           EmberClient::Create(options));
+    return client->ListRecords("connect4");
+  }
+
+  auth::TestCertificates certs_;
+  std::string repo_;
+  int port_ = 0;
+  std::unique_ptr<records::RecordsService> service_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+TEST_F(TlsTest, TrustsTheServerThroughTheGivenCa) {
+  StartServer(/*mutual=*/false);
+  ClientOptions options;
+  options.tls = true;
+  options.ca_file = certs_.ca_cert;
+  absl::StatusOr<std::vector<RecordInfo>> list = List(options);
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_EQ(list->size(), 1u);
+
+  // Without the CA the handshake fails: the server is never reached.
+  ClientOptions system_roots;
+  system_roots.tls = true;
+  absl::StatusOr<std::vector<RecordInfo>> untrusted = List(system_roots);
+  EXPECT_EQ(untrusted.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(IsConnectionFailure(untrusted.status()));
+
+  // Plaintext to a TLS port fails the same way.
+  absl::StatusOr<std::vector<RecordInfo>> plain = List(ClientOptions());
+  EXPECT_TRUE(IsConnectionFailure(plain.status())) << plain.status();
+}
+
+TEST_F(TlsTest, MutualTlsNeedsTheClientCertificate) {
+  StartServer(/*mutual=*/true);
+  ClientOptions options;
+  options.tls = true;
+  options.ca_file = certs_.ca_cert;
+  EXPECT_FALSE(List(options).ok());
+  options.client_cert_file = certs_.client_cert;
+  options.client_key_file = certs_.client_key;
+  absl::StatusOr<std::vector<RecordInfo>> list = List(options);
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_EQ(list->size(), 1u);
 }
 
 }  // namespace
