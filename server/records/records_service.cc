@@ -936,12 +936,14 @@ absl::Status RecordsService::DoDownload(
         stored->path,
         " mixes float dtypes; ask for an explicit precision to convert it"));
   }
+  // The slot is held until the client has read every byte: the converted
+  // record is in memory that long, and the limit is on memory.
+  absl::StatusOr<SlotLimiter::Slot> slot = conversion_slots_.Acquire(
+      SlotDeadline(*context), [context] { return context->IsCancelled(); },
+      absl::StrCat("converting ", stored->path));
+  if (!slot.ok()) return slot.status();
   std::string bytes;
   {
-    absl::StatusOr<SlotLimiter::Slot> slot = conversion_slots_.Acquire(
-        SlotDeadline(*context), [context] { return context->IsCancelled(); },
-        absl::StrCat("converting ", stored->path));
-    if (!slot.ok()) return slot.status();
     absl::StatusOr<std::string> file =
         ReadWholeFd(stored->fd, stored->size, stored->path);
     if (!file.ok()) return file.status();
@@ -958,9 +960,6 @@ absl::Status RecordsService::DoDownload(
     bytes = *std::move(encoded);
     DescribeRecord(*converted, &info);
   }
-  // TODO: the converted bytes are held until the client has read them all
-  // - a slow reader of a converted download keeps one record in memory
-  // outside the conversion limit.
   info.set_size(bytes.size());
   info.set_sha256(Sha256Hex(bytes));
   info.set_format(want_format);

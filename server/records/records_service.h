@@ -28,8 +28,9 @@
 // `max_concurrent_uploads` uploads and `max_concurrent_conversions`
 // conversions run at once; further callers wait for a slot up to
 // `admission_timeout` (or until they cancel) and then get
-// RESOURCE_EXHAUSTED. Downloads at the stored precision and format stream
-// from the file and hold one chunk each.
+// RESOURCE_EXHAUSTED. A converting download keeps its slot until the client
+// has read the last byte. Downloads at the stored precision and format
+// stream from the file, hold one chunk each and need no slot.
 
 #ifndef EMBER_SERVER_RECORDS_RECORDS_SERVICE_H_
 #define EMBER_SERVER_RECORDS_RECORDS_SERVICE_H_
