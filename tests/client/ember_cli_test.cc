@@ -20,6 +20,8 @@
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "server/auth/auth_policy.h"
+#include "server/auth/test_certificates.h"
+#include "server/auth/tls_credentials.h"
 #include "server/records/records_service.h"
 #include "tests/client/emberd_process.h"
 
@@ -517,6 +519,49 @@ TEST_F(TransferCommandsTest, DownloadWritesTheFileOnlyWhenComplete) {
   EXPECT_FALSE(listing.ok());
   CommandResult ls = RunCommand({"/bin/ls", "-A", dir});
   EXPECT_EQ(ls.out, "lenet-f32.mpk.gz\n");
+}
+
+TEST(TlsFlagsTest, TlsWithTheCaWorksAndAnUntrustedServerIsExitThree) {
+  absl::StatusOr<auth::TestCertificates> certs =
+      auth::MakeTestCertificates(TempDir("pki"));
+  ASSERT_TRUE(certs.ok()) << certs.status();
+  const std::string repo = TempDir("tls-repo");
+  ASSERT_TRUE(CopyFixtureModel("connect4", repo).ok());
+  records::RecordsService::Options options;
+  options.repository = repo;
+  options.auth = auth::AuthPolicy::Open();
+  std::unique_ptr<records::RecordsService> service =
+      records::RecordsService::Create(std::move(options)).value();
+  std::shared_ptr<grpc::ServerCredentials> credentials =
+      auth::MakeServerCredentials(
+          {certs->server_cert, certs->server_key, certs->ca_cert})
+          .value();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", credentials, &port);
+  builder.RegisterService(service.get());
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  const std::string address = absl::StrCat("localhost:", port);
+  const std::string out = TempDir("tls-out") + "/connect4.mpk";
+
+  CommandResult r = Ember({"download", "connect4", "-o", out, "--server",
+                           address, "--tls", "--ca", certs->ca_cert, "--cert",
+                           certs->client_cert, "--key", certs->client_key});
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_TRUE(ReadWholeFile(out).ok());
+
+  r = Ember({"download", "connect4", "-o", out + ".2", "--server", address,
+             "--tls", "--cert", certs->client_cert, "--key", certs->client_key,
+             "--timeout", "5s"});
+  EXPECT_EQ(r.exit_code, 3) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("cannot connect to " + address));
+
+  r = Ember({"download", "connect4", "-o", out, "--server", address, "--ca",
+             certs->ca_cert});
+  EXPECT_EQ(r.exit_code, 2) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("need --tls"));
+  server->Shutdown();
 }
 
 TEST(HelpTest, EveryServerCommandExplainsItsFlagsWithAnExample) {
