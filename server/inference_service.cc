@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "glog/logging.h"
@@ -229,25 +230,34 @@ absl::Status InferenceService::Infer(
 grpc::Status InferenceService::ModelStatistics(
     grpc::ServerContext*, const inference::ModelStatisticsRequest* request,
     inference::ModelStatisticsResponse* out) {
-  std::vector<std::shared_ptr<const ServableVersion>> versions;
-  if (!request->version().empty()) {
-    absl::StatusOr<std::shared_ptr<const ServableVersion>> one =
-        manager_->Acquire(request->name(), request->version());
-    if (!one.ok()) return ToGrpcStatus(one.status());
-    versions.push_back(*std::move(one));
-  } else {
-    versions = manager_->ReadyVersions(request->name());
-    if (!request->name().empty() && versions.empty()) {
-      absl::StatusOr<std::shared_ptr<const ServableVersion>> any =
-          manager_->Acquire(request->name(), "");
-      return ToGrpcStatus(any.status());
-    }
+  std::vector<VersionStatsEntry> entries =
+      manager_->StatsIndex(request->name());
+  if (!request->name().empty() && entries.empty()) {
+    return ToGrpcStatus(manager_->Acquire(request->name(), "").status());
   }
-  for (const auto& v : versions) {
-    const VersionStats::Snapshot s = v->stats->Get();
+  if (!request->version().empty()) {
+    int64_t version = 0;
+    if (!absl::SimpleAtoi(request->version(), &version)) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("model version \"", request->version(),
+                                       "\" is not a positive integer"));
+    }
+    std::vector<VersionStatsEntry> one;
+    for (VersionStatsEntry& e : entries) {
+      if (e.version == version) one.push_back(std::move(e));
+    }
+    if (one.empty()) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          absl::StrCat("model \"", request->name(),
+                                       "\" has no version ", version));
+    }
+    entries = std::move(one);
+  }
+  for (const VersionStatsEntry& v : entries) {
+    const VersionStats::Snapshot s = v.stats->Get();
     inference::ModelStatistics* stats = out->add_model_stats();
-    stats->set_name(v->model_name);
-    stats->set_version(absl::StrCat(v->version));
+    stats->set_name(v.model);
+    stats->set_version(absl::StrCat(v.version));
     stats->set_last_inference(s.last_inference_ms);
     stats->set_inference_count(s.inference_count);
     stats->set_execution_count(s.execution_count);
@@ -263,10 +273,15 @@ grpc::Status InferenceService::ModelStatistics(
       b->set_batch_size(batch);
       FillDuration(d, b->mutable_compute_infer());
     }
-    inference::MemoryUsage* memory = stats->add_memory_usage();
-    memory->set_type("CPU");
-    memory->set_id(0);
-    memory->set_byte_size(static_cast<uint64_t>(v->model->parameter_bytes()));
+    if (v.memory_bytes > 0) {
+      inference::MemoryUsage* memory = stats->add_memory_usage();
+      memory->set_type("CPU");
+      memory->set_id(0);
+      memory->set_byte_size(static_cast<uint64_t>(v.memory_bytes));
+    }
+    FillDuration(s.load_success, stats->mutable_load_success());
+    FillDuration(s.load_fail, stats->mutable_load_fail());
+    stats->set_last_load_error(s.last_load_error);
   }
   return grpc::Status::OK;
 }

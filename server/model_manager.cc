@@ -50,8 +50,9 @@ struct ModelManager::ModelState {
   std::string rejected_config_text;  // last text that failed to parse
   uint64_t config_gen = 0;
   std::string reason;  // model-level problem (scan, config)
-  // Versions the policy selects from the latest look.
+  // Versions the policy selects from the latest look, and that look.
   std::set<int64_t> wanted;
+  std::optional<ModelFiles> last_files;
   bool in_repository = false;
   bool disallowed = false;
   std::map<int64_t, Slot> slots;
@@ -161,6 +162,7 @@ void ModelManager::ApplyModel(const ModelFiles& files) {
     LOG(INFO) << "model " << files.name << ": found in the repository";
   }
   ModelState& model = *entry;
+  model.last_files = files;
   model.in_repository = true;
   model.config_path = files.config_path;
   for (auto& [version, slot] : model.slots) {
@@ -204,7 +206,14 @@ void ModelManager::ApplyModel(const ModelFiles& files) {
     const bool busy =
         slot != model.slots.end() &&
         (slot->second.serving != nullptr || slot->second.load_id != 0);
-    if (vf.complete) {
+    // A version whose current record already failed (and that serves
+    // nothing) does not count: latest-N falls back to older versions.
+    const bool failed_here =
+        slot != model.slots.end() && slot->second.serving == nullptr &&
+        slot->second.failed &&
+        slot->second.failed_info.SameContent(vf.record_info) &&
+        slot->second.failed_config_gen == model.config_gen;
+    if (vf.complete && !failed_here) {
       candidates[version] = &vf;
       available.insert(version);
     } else if (busy) {
@@ -414,6 +423,7 @@ void ModelManager::RunLoad(const LoadJob& job) {
   const absl::Time start = absl::Now();
   absl::StatusOr<std::shared_ptr<const model::Model>> result =
       options_.loader(job.config, job.config_path, job.record_path);
+  const absl::Duration took = absl::Now() - start;
   bool record_changed = false;
   if (options_.fs != nullptr) {
     absl::StatusOr<FileInfo> after = options_.fs->Stat(job.record_path);
@@ -425,7 +435,9 @@ void ModelManager::RunLoad(const LoadJob& job) {
   Garbage garbage;
   {
     absl::MutexLock lock(&mu_);
-    if (!shutting_down_) FinishLoad(job, std::move(result), record_changed);
+    if (!shutting_down_) {
+      FinishLoad(job, std::move(result), record_changed, took);
+    }
     garbage.swap(garbage_);
   }
   // `result` (when discarded) and the garbage are released here, unlocked.
@@ -435,7 +447,7 @@ void ModelManager::RunLoad(const LoadJob& job) {
 void ModelManager::FinishLoad(
     const LoadJob& job,
     absl::StatusOr<std::shared_ptr<const model::Model>> result,
-    bool record_changed) {
+    bool record_changed, absl::Duration took) {
   auto model_it = models_.find(job.model);
   if (model_it == models_.end()) return;
   ModelState& model = *model_it->second;
@@ -462,6 +474,7 @@ void ModelManager::FinishLoad(
     PublishLocked();
     return;
   }
+  slot.stats->RecordLoad(took, result.status());
   if (!result.ok()) {
     slot.failed = true;
     slot.failed_info = job.info;
@@ -476,7 +489,13 @@ void ModelManager::FinishLoad(
       slot.reason = error;
     }
     LOG(ERROR) << label << ": " << slot.reason;
-    RetireUnwanted(model);
+    if (model.last_files.has_value() && model.in_repository) {
+      // Select again without the failed version (latest-N falls back).
+      const ModelFiles files = *model.last_files;
+      ApplyModel(files);
+    } else {
+      RetireUnwanted(model);
+    }
     PublishLocked();
     return;
   }
@@ -642,6 +661,26 @@ std::vector<std::shared_ptr<const ServableVersion>> ModelManager::ReadyVersions(
     }
   }
   return result;
+}
+
+std::vector<VersionStatsEntry> ModelManager::StatsIndex(
+    absl::string_view model_name) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<VersionStatsEntry> entries;
+  for (const auto& [name, model] : models_) {
+    if (!model_name.empty() && name != model_name) continue;
+    for (const auto& [version, slot] : model->slots) {
+      VersionStatsEntry entry;
+      entry.model = name;
+      entry.version = version;
+      entry.stats = slot.stats;
+      if (slot.serving != nullptr) {
+        entry.memory_bytes = slot.serving->model->parameter_bytes();
+      }
+      entries.push_back(std::move(entry));
+    }
+  }
+  return entries;
 }
 
 std::vector<std::string> ModelManager::ModelNames() const {

@@ -72,6 +72,14 @@ struct VersionStatus {
   std::string reason;
 };
 
+// The counters of one known version (ready or not).
+struct VersionStatsEntry {
+  std::string model;
+  int64_t version = 0;
+  std::shared_ptr<VersionStats> stats;
+  int64_t memory_bytes = 0;  // parameters held while it serves, else 0
+};
+
 // Thread-safe. Loads run on the manager's own threads; `Acquire` never
 // blocks on a load.
 class ModelManager {
@@ -126,6 +134,10 @@ class ModelManager {
   std::vector<std::shared_ptr<const ServableVersion>> ReadyVersions(
       absl::string_view model) const;
 
+  // Counters of every known version of `model` (all models when empty),
+  // by model and version; failed and loading versions included.
+  std::vector<VersionStatsEntry> StatsIndex(absl::string_view model) const;
+
   // Names of all models the manager knows, sorted.
   std::vector<std::string> ModelNames() const;
 
@@ -176,7 +188,8 @@ class ModelManager {
   void RunLoad(const LoadJob& job) ABSL_LOCKS_EXCLUDED(mu_);
   void FinishLoad(const LoadJob& job,
                   absl::StatusOr<std::shared_ptr<const model::Model>> result,
-                  bool record_changed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                  bool record_changed, absl::Duration took)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CollectIdle() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PublishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   VersionStatus StatusOf(const ModelState& model, const Slot& slot) const

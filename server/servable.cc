@@ -28,6 +28,14 @@ void VersionStats::RecordFailure(uint64_t total_ns, absl::Time now) {
   stats_.last_inference_ms = static_cast<uint64_t>(absl::ToUnixMillis(now));
 }
 
+void VersionStats::RecordLoad(absl::Duration took, const absl::Status& error) {
+  absl::MutexLock lock(&mu_);
+  DurationStat& stat = error.ok() ? stats_.load_success : stats_.load_fail;
+  ++stat.count;
+  stat.ns += static_cast<uint64_t>(absl::ToInt64Nanoseconds(took));
+  stats_.last_load_error = std::string(error.message());
+}
+
 VersionStats::Snapshot VersionStats::Get() const {
   absl::MutexLock lock(&mu_);
   return stats_;

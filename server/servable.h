@@ -20,6 +20,7 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "model/model.h"
@@ -42,8 +43,8 @@ struct RequestTimings {
   uint64_t total_ns = 0;
 };
 
-// Cumulative inference counters of one model version. They survive reloads
-// of the same version number (a replaced record keeps counting) and are
+// Cumulative inference and load counters of one model version. They survive
+// reloads of the same version number (a replaced record keeps counting) and are
 // dropped when the version leaves the repository. Thread-safe.
 class VersionStats {
  public:
@@ -53,6 +54,8 @@ class VersionStats {
     uint64_t inference_count = 0;  // batch elements of successful requests
     uint64_t execution_count = 0;  // model executions
     uint64_t last_inference_ms = 0;
+    DurationStat load_success, load_fail;  // model builds of this version
+    std::string last_load_error;           // empty after a success
     std::map<uint64_t, DurationStat> batch_infer;  // by batch size
   };
 
@@ -61,6 +64,8 @@ class VersionStats {
                      absl::Time now);
   // A request that failed after it had been routed to this version.
   void RecordFailure(uint64_t total_ns, absl::Time now);
+  // A finished load of this version; `error` is OK on success.
+  void RecordLoad(absl::Duration took, const absl::Status& error);
 
   Snapshot Get() const;
 

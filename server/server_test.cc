@@ -255,6 +255,8 @@ TEST_F(ServerTest, StatisticsAndRepositoryRpcs) {
     ASSERT_EQ(s.batch_stats_size(), 1);
     EXPECT_EQ(s.batch_stats(0).batch_size(), 2u);
     EXPECT_EQ(s.memory_usage(0).byte_size(), 4u);
+    EXPECT_EQ(s.load_success().count(), 1u);
+    EXPECT_EQ(s.load_fail().count(), 0u);
   }
   {
     grpc::ClientContext context;
@@ -377,6 +379,28 @@ TEST_F(ServerTest, StartsWithoutRepositoryAndPicksItUpWhenItAppears) {
   ASSERT_TRUE(AwaitReady("m", 1));
   inference::ModelInferResponse response;
   EXPECT_TRUE(Infer(Request({1, 2}), &response).ok());
+}
+
+TEST_F(ServerTest, LoadFailuresAppearInStatistics) {
+  WriteFile(root_ + "/m/2/model.mpk", "bad");
+  Start();
+  ASSERT_TRUE(server_->manager()->AwaitVersionState(
+      "m", 2, VersionState::kUnavailable, kWait));
+  grpc::ClientContext context;
+  inference::ModelStatisticsRequest request;
+  request.set_name("m");
+  request.set_version("2");
+  inference::ModelStatisticsResponse stats;
+  ASSERT_TRUE(stub_->ModelStatistics(&context, request, &stats).ok());
+  ASSERT_EQ(stats.model_stats_size(), 1);
+  EXPECT_EQ(stats.model_stats(0).load_fail().count(), 1u);
+  EXPECT_NE(stats.model_stats(0).last_load_error().find("not a test record"),
+            std::string::npos);
+  EXPECT_EQ(stats.model_stats(0).memory_usage_size(), 0);
+  // Version 1 keeps serving: the failed version 2 never displaced it.
+  inference::ModelInferResponse response;
+  ASSERT_TRUE(Infer(Request({0, 0}), &response).ok());
+  EXPECT_EQ(response.model_version(), "1");
 }
 
 }  // namespace
