@@ -26,6 +26,8 @@
 #include "absl/time/time.h"
 #include "glog/logging.h"
 #include "model/model_builder.h"
+#include "server/auth/auth_policy.h"
+#include "server/auth/tls_credentials.h"
 #include "server/server.h"
 
 ABSL_FLAG(std::string, model_repository, "",
@@ -60,6 +62,16 @@ ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(30),
           "finish before the server stops.");
 ABSL_FLAG(bool, inotify, true,
           "Watch the repository with inotify in addition to polling.");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate chain of the server; with --tls_key_file, serve "
+          "TLS instead of plaintext.");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of the server.");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "PEM CA bundle for client certificates: turns on mutual TLS.");
+ABSL_FLAG(std::string, auth_token_file, "",
+          "Bearer tokens per role (lines 'write: <token>', 'read: <token>', "
+          "'infer: <token>'). Model RPCs need infer, RepositoryModelLoad/"
+          "Unload need write. Without it every call is allowed.");
 ABSL_FLAG(int32_t, verbosity, 0,
           "Verbose log level (glog VLOG); 1 logs each failed request and "
           "each record still being written.");
@@ -119,6 +131,46 @@ int main(int argc, char** argv) {
   options.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   options.loader = ember::model::LoadModel;
   options.config_parser = ember::model::ParseModelConfig;
+
+  // Credentials and tokens are checked now, so a wrong file fails the start
+  // with its name rather than the first call.
+  const std::string cert = absl::GetFlag(FLAGS_tls_cert_file);
+  const std::string key = absl::GetFlag(FLAGS_tls_key_file);
+  if (!cert.empty() || !key.empty()) {
+    ember::auth::TlsOptions tls;
+    tls.cert_file = cert;
+    tls.key_file = key;
+    tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+    auto credentials = ember::auth::MakeServerCredentials(tls);
+    if (!credentials.ok()) {
+      LOG(ERROR) << "emberd cannot start: " << credentials.status();
+      return 1;
+    }
+    options.credentials = *std::move(credentials);
+  } else if (!absl::GetFlag(FLAGS_tls_client_ca_file).empty()) {
+    LOG(ERROR) << "emberd cannot start: --tls_client_ca_file needs "
+                  "--tls_cert_file and --tls_key_file";
+    return 1;
+  }
+  std::unique_ptr<ember::auth::AuthPolicy> auth;
+  const std::string token_file = absl::GetFlag(FLAGS_auth_token_file);
+  if (token_file.empty()) {
+    LOG(WARNING) << "no --auth_token_file: every call is allowed, including "
+                    "RepositoryModelLoad/Unload";
+    auth = ember::auth::AuthPolicy::Open();
+  } else {
+    auto tokens = ember::auth::AuthPolicy::LoadTokenFile(token_file);
+    absl::StatusOr<std::unique_ptr<ember::auth::AuthPolicy>> policy =
+        tokens.ok() ? ember::auth::AuthPolicy::Create(*std::move(tokens))
+                    : absl::StatusOr<std::unique_ptr<ember::auth::AuthPolicy>>(
+                          tokens.status());
+    if (!policy.ok()) {
+      LOG(ERROR) << "emberd cannot start: " << policy.status();
+      return 1;
+    }
+    auth = *std::move(policy);
+  }
+  options.auth_policy = auth.get();
 
   absl::StatusOr<std::unique_ptr<ember::server::EmberServer>> server =
       ember::server::EmberServer::Create(std::move(options));

@@ -94,12 +94,20 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 InferenceService::InferenceService(Options options, ModelManager* manager,
                                    InferenceScheduler* scheduler,
                                    RepositoryWatcher* watcher,
-                                   RequestGate* gate)
+                                   RequestGate* gate,
+                                   const auth::AuthPolicy* auth)
     : options_(std::move(options)),
       manager_(manager),
       scheduler_(scheduler),
       watcher_(watcher),
-      gate_(gate) {}
+      gate_(gate),
+      auth_(auth) {}
+
+grpc::Status InferenceService::Allowed(const grpc::ServerContext* context,
+                                       auth::Permission permission) const {
+  if (auth_ == nullptr) return grpc::Status::OK;
+  return auth_->Check(*context, permission);
+}
 
 grpc::Status InferenceService::ServerLive(grpc::ServerContext*,
                                           const inference::ServerLiveRequest*,
@@ -116,8 +124,12 @@ grpc::Status InferenceService::ServerReady(
 }
 
 grpc::Status InferenceService::ModelReady(
-    grpc::ServerContext*, const inference::ModelReadyRequest* request,
+    grpc::ServerContext* context, const inference::ModelReadyRequest* request,
     inference::ModelReadyResponse* out) {
+  if (grpc::Status allowed = Allowed(context, auth::Permission::kInfer);
+      !allowed.ok()) {
+    return allowed;
+  }
   absl::StatusOr<std::shared_ptr<const ServableVersion>> servable =
       manager_->Acquire(request->name(), request->version());
   if (absl::IsNotFound(servable.status()) ||
@@ -140,8 +152,13 @@ grpc::Status InferenceService::ServerMetadata(
 }
 
 grpc::Status InferenceService::ModelMetadata(
-    grpc::ServerContext*, const inference::ModelMetadataRequest* request,
+    grpc::ServerContext* context,
+    const inference::ModelMetadataRequest* request,
     inference::ModelMetadataResponse* out) {
+  if (grpc::Status allowed = Allowed(context, auth::Permission::kInfer);
+      !allowed.ok()) {
+    return allowed;
+  }
   absl::StatusOr<std::shared_ptr<const ServableVersion>> servable =
       manager_->Acquire(request->name(), request->version());
   if (!servable.ok()) return ToGrpcStatus(servable.status());
@@ -160,8 +177,12 @@ grpc::Status InferenceService::ModelMetadata(
 }
 
 grpc::Status InferenceService::ModelInfer(
-    grpc::ServerContext*, const inference::ModelInferRequest* request,
+    grpc::ServerContext* context, const inference::ModelInferRequest* request,
     inference::ModelInferResponse* response) {
+  if (grpc::Status allowed = Allowed(context, auth::Permission::kInfer);
+      !allowed.ok()) {
+    return allowed;
+  }
   GatePass pass(gate_);
   if (!pass.entered()) return Draining();
   absl::Status status = Infer(*request, response);
@@ -228,8 +249,13 @@ absl::Status InferenceService::Infer(
 }
 
 grpc::Status InferenceService::ModelStatistics(
-    grpc::ServerContext*, const inference::ModelStatisticsRequest* request,
+    grpc::ServerContext* context,
+    const inference::ModelStatisticsRequest* request,
     inference::ModelStatisticsResponse* out) {
+  if (grpc::Status allowed = Allowed(context, auth::Permission::kInfer);
+      !allowed.ok()) {
+    return allowed;
+  }
   std::vector<VersionStatsEntry> entries =
       manager_->StatsIndex(request->name());
   if (!request->name().empty() && entries.empty()) {
@@ -287,8 +313,13 @@ grpc::Status InferenceService::ModelStatistics(
 }
 
 grpc::Status InferenceService::RepositoryIndex(
-    grpc::ServerContext*, const inference::RepositoryIndexRequest* request,
+    grpc::ServerContext* context,
+    const inference::RepositoryIndexRequest* request,
     inference::RepositoryIndexResponse* out) {
+  if (grpc::Status allowed = Allowed(context, auth::Permission::kInfer);
+      !allowed.ok()) {
+    return allowed;
+  }
   for (const VersionStatus& status : manager_->Index()) {
     if (request->ready() && status.state != VersionState::kReady) continue;
     auto* entry = out->add_models();
@@ -301,8 +332,13 @@ grpc::Status InferenceService::RepositoryIndex(
 }
 
 grpc::Status InferenceService::RepositoryModelLoad(
-    grpc::ServerContext*, const inference::RepositoryModelLoadRequest* request,
+    grpc::ServerContext* context,
+    const inference::RepositoryModelLoadRequest* request,
     inference::RepositoryModelLoadResponse*) {
+  if (grpc::Status allowed = Allowed(context, auth::Permission::kWrite);
+      !allowed.ok()) {
+    return allowed;
+  }
   GatePass pass(gate_);
   if (!pass.entered()) return Draining();
   for (const auto& [key, value] : request->parameters()) {
@@ -327,9 +363,13 @@ grpc::Status InferenceService::RepositoryModelLoad(
 }
 
 grpc::Status InferenceService::RepositoryModelUnload(
-    grpc::ServerContext*,
+    grpc::ServerContext* context,
     const inference::RepositoryModelUnloadRequest* request,
     inference::RepositoryModelUnloadResponse*) {
+  if (grpc::Status allowed = Allowed(context, auth::Permission::kWrite);
+      !allowed.ok()) {
+    return allowed;
+  }
   GatePass pass(gate_);
   if (!pass.entered()) return Draining();
   LOG(INFO) << "model " << request->model_name() << ": unload requested";

@@ -24,6 +24,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/grpc_service.grpc.pb.h"
+#include "server/auth/auth_policy.h"
 #include "server/inference_scheduler.h"
 #include "server/model_manager.h"
 #include "server/repository_watcher.h"
@@ -66,10 +67,14 @@ class InferenceService final : public inference::GRPCInferenceService::Service {
   };
 
   // Nothing is owned; all must outlive the service. `watcher` may be null
-  // (RepositoryModelLoad then answers UNAVAILABLE).
+  // (RepositoryModelLoad then answers UNAVAILABLE). `auth` may be null
+  // (every call allowed); otherwise model RPCs (ModelReady, ModelMetadata,
+  // ModelInfer, ModelStatistics, RepositoryIndex) need the infer
+  // permission, RepositoryModelLoad/Unload the write permission, and the
+  // server-level RPCs (ServerLive, ServerReady, ServerMetadata) are open.
   InferenceService(Options options, ModelManager* manager,
                    InferenceScheduler* scheduler, RepositoryWatcher* watcher,
-                   RequestGate* gate);
+                   RequestGate* gate, const auth::AuthPolicy* auth = nullptr);
 
   grpc::Status ServerLive(grpc::ServerContext* context,
                           const inference::ServerLiveRequest* request,
@@ -111,12 +116,15 @@ class InferenceService final : public inference::GRPCInferenceService::Service {
  private:
   absl::Status Infer(const inference::ModelInferRequest& request,
                      inference::ModelInferResponse* response);
+  grpc::Status Allowed(const grpc::ServerContext* context,
+                       auth::Permission permission) const;
 
   const Options options_;
   ModelManager* const manager_;
   InferenceScheduler* const scheduler_;
   RepositoryWatcher* const watcher_;
   RequestGate* const gate_;
+  const auth::AuthPolicy* const auth_;
 };
 
 }  // namespace ember::server

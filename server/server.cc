@@ -62,16 +62,22 @@ absl::Status EmberServer::Start() {
 
   service_ = std::make_unique<InferenceService>(
       InferenceService::Options(), manager_.get(), scheduler_.get(),
-      watcher_.get(), &gate_);
+      watcher_.get(), &gate_, options_.auth_policy);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options_.grpc_address,
-                           grpc::InsecureServerCredentials(), &port_);
+                           options_.credentials != nullptr
+                               ? options_.credentials
+                               : grpc::InsecureServerCredentials(),
+                           &port_);
   builder.SetMaxReceiveMessageSize(options_.max_message_size);
   builder.SetMaxSendMessageSize(options_.max_message_size);
   builder.RegisterService(service_.get());
+  for (grpc::Service* service : options_.extra_services) {
+    builder.RegisterService(service);
+  }
   grpc_server_ = builder.BuildAndStart();
   if (grpc_server_ == nullptr || port_ == 0) {
     return absl::UnavailableError(

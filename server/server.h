@@ -16,12 +16,14 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "server/auth/auth_policy.h"
 #include "server/inference_scheduler.h"
 #include "server/inference_service.h"
 #include "server/model_manager.h"
@@ -66,6 +68,15 @@ class EmberServer {
     ConfigParser config_parser;
     // File access; null uses the local file system. Not owned.
     const RepositoryFs* fs = nullptr;
+    // Transport credentials (see server/auth/tls_credentials.h); null
+    // serves plaintext.
+    std::shared_ptr<grpc::ServerCredentials> credentials;
+    // Bearer-token checks for the inference service; null allows every
+    // call. Not owned; must outlive the server.
+    const auth::AuthPolicy* auth_policy = nullptr;
+    // More services served on the same port and drained with it (e.g. the
+    // records service). Not owned; must outlive the server.
+    std::vector<grpc::Service*> extra_services;
   };
 
   static absl::StatusOr<std::unique_ptr<EmberServer>> Create(Options options);

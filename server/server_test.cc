@@ -35,8 +35,10 @@ class ServerTest : public ::testing::Test {
     WriteFile(root_ + "/m/1/model.mpk", "offset=1");
   }
 
-  void Start(absl::Duration poll = absl::Hours(1)) {
+  void Start(absl::Duration poll = absl::Hours(1),
+             const auth::AuthPolicy* auth = nullptr) {
     EmberServer::Options options;
+    options.auth_policy = auth;
     options.model_repository = root_;
     options.grpc_address = "127.0.0.1:0";
     options.poll_interval = poll;
@@ -401,6 +403,41 @@ TEST_F(ServerTest, LoadFailuresAppearInStatistics) {
   inference::ModelInferResponse response;
   ASSERT_TRUE(Infer(Request({0, 0}), &response).ok());
   EXPECT_EQ(response.model_version(), "1");
+}
+
+TEST_F(ServerTest, TokensGuardModelAndRepositoryRpcs) {
+  auth::AuthPolicy::Options tokens;
+  tokens.write_tokens = {"write-token-0123456789"};
+  tokens.infer_tokens = {"infer-token-0123456789"};
+  absl::StatusOr<std::unique_ptr<auth::AuthPolicy>> policy =
+      auth::AuthPolicy::Create(tokens);
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  Start(absl::Hours(1), policy->get());
+  ASSERT_TRUE(AwaitReady("m", 1));
+
+  auto infer_as = [&](const std::string& token) {
+    grpc::ClientContext context;
+    if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
+    inference::ModelInferResponse response;
+    return stub_->ModelInfer(&context, Request({1, 2}), &response);
+  };
+  auto unload_as = [&](const std::string& token) {
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", "Bearer " + token);
+    inference::RepositoryModelUnloadRequest request;
+    request.set_model_name("m");
+    inference::RepositoryModelUnloadResponse response;
+    return stub_->RepositoryModelUnload(&context, request, &response);
+  };
+  EXPECT_EQ(infer_as("").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_TRUE(infer_as("infer-token-0123456789").ok());
+  EXPECT_EQ(unload_as("infer-token-0123456789").error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(unload_as("write-token-0123456789").ok());
+  // Probes need no token.
+  grpc::ClientContext context;
+  inference::ServerLiveResponse live;
+  EXPECT_TRUE(stub_->ServerLive(&context, {}, &live).ok());
 }
 
 }  // namespace
