@@ -29,7 +29,8 @@ PYEOF
 
 # Checks predict's stdout against the golden outputs and tolerance.
 check_against_golden() {
-  "$PY" - "$BURN/golden/$1.json" "$TMP/out" <<'PYEOF' || fail "$1: outputs differ from golden"
+  "$PY" - "$BURN/golden/$1.json" "$TMP/out" <<'PYEOF' ||
+    fail "$1: outputs differ from golden"
 import json, sys
 g = json.load(open(sys.argv[1]))
 out = json.load(open(sys.argv[2]))
@@ -45,9 +46,9 @@ assert not bad and len(t["data"]) == len(g["outputs"]), bad[:5]
 PYEOF
 }
 
-for pair in connect4:connect4-mlp-f32-burn0.16.1 lenet:lenet-mnist-f16-burn0.18.0 \
-    mlp:mlp-mnist-f16-burn0.12.1 cnn:cnn-mnist-f16-burn0.11.0 \
-    lstm:lstm-f16-burn0.17.0; do
+for pair in connect4:connect4-mlp-f32-burn0.16.1 \
+    lenet:lenet-mnist-f16-burn0.18.0 mlp:mlp-mnist-f16-burn0.12.1 \
+    cnn:cnn-mnist-f16-burn0.11.0 lstm:lstm-f16-burn0.17.0; do
   dir="${pair%%:*}"
   golden="${pair#*:}"
   golden_input "$golden"
@@ -60,9 +61,10 @@ for pair in connect4:connect4-mlp-f32-burn0.16.1 lenet:lenet-mnist-f16-burn0.18.
 done
 
 # Standard input, and a nameless single input.
-echo '{"shape": [1, 42], "data": [[0,0,0,1,0,0,0],[0,0,0,0,0,0,0],[0,0,0,0,0,0,0],
-  [0,0,0,0,0,0,0],[0,0,0,0,0,0,0],[0,0,0,0,0,0,0]]}' |
-  "$EMBER" predict --model-dir "$MODELS/connect4" --input - >"$TMP/out" 2>"$TMP/err" ||
+echo '{"shape": [1, 42], "data": [[0,0,0,1,0,0,0], [0,0,0,0,0,0,0],
+  [0,0,0,0,0,0,0], [0,0,0,0,0,0,0], [0,0,0,0,0,0,0], [0,0,0,0,0,0,0]]}' |
+  "$EMBER" predict --model-dir "$MODELS/connect4" --input - \
+    >"$TMP/out" 2>"$TMP/err" ||
   fail "predict from stdin: $(cat "$TMP/err")"
 grep -q '"shape":\[1,7\]' "$TMP/out" || fail "stdin output: $(cat "$TMP/out")"
 
@@ -71,7 +73,8 @@ grep -q '"shape":\[1,7\]' "$TMP/out" || fail "stdin output: $(cat "$TMP/out")"
   >"$TMP/out" 2>"$TMP/err"
 [[ $? == 1 ]] || fail "missing model dir should exit 1"
 grep -q "config.pbtxt" "$TMP/err" || fail "missing dir error: $(cat "$TMP/err")"
-[[ $(wc -l <"$TMP/err") == 1 ]] || fail "error is not one line: $(cat "$TMP/err")"
+[[ $(wc -l <"$TMP/err") == 1 ]] ||
+  fail "error is not one line: $(cat "$TMP/err")"
 echo '{"shape": [1, 41], "data": []}' >"$TMP/short.json"
 "$EMBER" predict --model-dir "$MODELS/connect4" --input "$TMP/short.json" \
   >"$TMP/out" 2>"$TMP/err"
@@ -85,12 +88,14 @@ grep -q "input 'board'" "$TMP/err" || fail "bad input error: $(cat "$TMP/err")"
 mkdir -p "$TMP/skeleton/1"
 cp "$BURN/connect4-mlp-f32-burn0.16.1.mpk" "$TMP/skeleton/1/model.mpk"
 "$EMBER" config-skeleton "$BURN/connect4-mlp-f32-burn0.16.1.mpk" \
-  >"$TMP/skeleton/config.pbtxt" 2>"$TMP/err" || fail "config-skeleton: $(cat "$TMP/err")"
-grep -q 'FILL IN' "$TMP/skeleton/config.pbtxt" || fail "skeleton has no FILL IN mark"
+  >"$TMP/skeleton/config.pbtxt" 2>"$TMP/err" ||
+  fail "config-skeleton: $(cat "$TMP/err")"
+grep -q 'FILL IN' "$TMP/skeleton/config.pbtxt" ||
+  fail "skeleton has no FILL IN mark"
 grep -q 'type: "linear" record_path: "layer_2"' "$TMP/skeleton/config.pbtxt" ||
   fail "skeleton lacks layer_2: $(cat "$TMP/skeleton/config.pbtxt")"
-"$PY" -c 'import json; print(json.dumps({"shape": [2, 42], "data": [0.5] * 84}))' \
-  >"$TMP/two.json"
+"$PY" -c 'import json
+print(json.dumps({"shape": [2, 42], "data": [0.5] * 84}))' >"$TMP/two.json"
 "$EMBER" predict --model-dir "$TMP/skeleton" --input "$TMP/two.json" \
   >"$TMP/out" 2>"$TMP/err" || fail "skeleton model: $(cat "$TMP/err")"
 grep -q '"name":"output","datatype":"FP32","shape":\[2,7\]' "$TMP/out" ||
