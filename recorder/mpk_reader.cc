@@ -84,6 +84,107 @@ struct Header {
   uint64_t length = 0;
 };
 
+// One element of an old `{value, shape}` array. These arrays hold one
+// MessagePack number per tensor element, so they get a decoder of their own
+// that returns no status and builds no header.
+struct Number {
+  Kind kind = Kind::kUint;
+  uint64_t uint_value = 0;  // kUint, and kBool as 0 or 1
+  int64_t int_value = 0;    // kNegInt
+  double float_value = 0;   // kFloat32, kFloat64
+
+  int64_t Signed() const {
+    return kind == Kind::kNegInt ? int_value : static_cast<int64_t>(uint_value);
+  }
+};
+
+template <typename T>
+T LoadBigEndian(const char* p) {
+  T v = 0;
+  for (size_t i = 0; i < sizeof(T); ++i) {
+    v = static_cast<T>((v << 8) | static_cast<uint8_t>(p[i]));
+  }
+  return v;
+}
+
+// Decodes the number at `p` (before `end`). Returns the bytes it takes, or 0
+// when what is there is not a complete int, float or bool.
+inline size_t DecodeNumber(const char* p, const char* end, Number* n) {
+  if (p >= end) return 0;
+  const uint8_t m = static_cast<uint8_t>(*p);
+  const size_t left = static_cast<size_t>(end - p);
+  if (m <= 0x7f) {
+    n->kind = Kind::kUint;
+    n->uint_value = m;
+    return 1;
+  }
+  if (m >= 0xe0) {
+    n->kind = Kind::kNegInt;
+    n->int_value = static_cast<int8_t>(m);
+    return 1;
+  }
+  switch (m) {
+    case 0xc2:
+    case 0xc3:
+      n->kind = Kind::kBool;
+      n->uint_value = m == 0xc3;
+      return 1;
+    case 0xca: {
+      if (left < 5) return 0;
+      const uint32_t bits = LoadBigEndian<uint32_t>(p + 1);
+      float f;
+      std::memcpy(&f, &bits, 4);
+      n->kind = Kind::kFloat32;
+      n->float_value = f;
+      return 5;
+    }
+    case 0xcb: {
+      if (left < 9) return 0;
+      const uint64_t bits = LoadBigEndian<uint64_t>(p + 1);
+      std::memcpy(&n->float_value, &bits, 8);
+      n->kind = Kind::kFloat64;
+      return 9;
+    }
+    case 0xcc:
+    case 0xcd:
+    case 0xce:
+    case 0xcf: {
+      const size_t width = size_t{1} << (m - 0xcc);
+      if (left < 1 + width) return 0;
+      uint64_t v = 0;
+      for (size_t i = 0; i < width; ++i) {
+        v = (v << 8) | static_cast<uint8_t>(p[1 + i]);
+      }
+      n->kind = Kind::kUint;
+      n->uint_value = v;
+      return 1 + width;
+    }
+    case 0xd0:
+    case 0xd1:
+    case 0xd2:
+    case 0xd3: {
+      const size_t width = size_t{1} << (m - 0xd0);
+      if (left < 1 + width) return 0;
+      uint64_t v = 0;
+      for (size_t i = 0; i < width; ++i) {
+        v = (v << 8) | static_cast<uint8_t>(p[1 + i]);
+      }
+      const int shift = 64 - 8 * static_cast<int>(width);
+      const int64_t sv = static_cast<int64_t>(v << shift) >> shift;
+      if (sv >= 0) {
+        n->kind = Kind::kUint;
+        n->uint_value = static_cast<uint64_t>(sv);
+      } else {
+        n->kind = Kind::kNegInt;
+        n->int_value = sv;
+      }
+      return 1 + width;
+    }
+    default:
+      return 0;
+  }
+}
+
 // One pass over one payload: construct, call ReadRecord once. Not
 // thread-safe (it keeps the read position and current record path).
 class Reader {
@@ -125,6 +226,10 @@ class Reader {
   absl::StatusOr<uint32_t> ReadDType(DType* dtype);
   absl::Status ReadByteArray(const Header& header, Tensor* tensor);
   absl::Status ReadValueArray(Tensor* tensor);
+  absl::StatusOr<DType> ValueArrayDType(bool any_f32, bool any_f64,
+                                        bool any_bool, bool any_int,
+                                        bool any_neg, uint64_t max_uint,
+                                        int64_t min_int) const;
   absl::Status ReadMetadataHints(uint64_t metadata_pos);
 
   void PushKey(absl::string_view key) {
@@ -146,15 +251,6 @@ class Reader {
   bool float_is_double_ = false;
   DType int_dtype_ = DType::kI64;
 };
-
-template <typename T>
-T LoadBigEndian(const char* p) {
-  T v = 0;
-  for (size_t i = 0; i < sizeof(T); ++i) {
-    v = static_cast<T>((v << 8) | static_cast<uint8_t>(p[i]));
-  }
-  return v;
-}
 
 absl::StatusOr<Header> Reader::ReadHeader() {
   EMBER_RETURN_IF_ERROR(Need(1));
@@ -316,6 +412,13 @@ absl::Status Reader::Skip(int depth) {
     return absl::ResourceExhaustedError(
         absl::StrCat(source_, ": ", path_, " (byte ", pos_,
                      "): nesting deeper than ", max_depth_, " levels"));
+  }
+  // Numbers (old tensor bodies hold millions) take the fast path.
+  Number number;
+  const size_t used = DecodeNumber(data_ + pos_, data_ + size_, &number);
+  if (used != 0) {
+    pos_ += used;
+    return absl::OkStatus();
   }
   EMBER_ASSIGN_OR_RETURN(Header h, ReadHeader());
   if (h.kind == Kind::kArray || h.kind == Kind::kMap) {
@@ -571,16 +674,27 @@ absl::Status Reader::ReadValueArray(Tensor* tensor) {
                               KindName(h.kind)));
   }
   const uint64_t count = h.length;
-  const uint64_t elements_pos = pos_;
+  const char* const end = data_ + size_;
 
-  // Pass 1: classify the elements (they decide the dtype).
+  // Pass 1: classify the elements (they decide the dtype) and find the end.
   bool any_f32 = false, any_f64 = false, any_int = false, any_neg = false,
        any_bool = false;
   uint64_t max_uint = 0;
   int64_t min_int = 0;
+  const char* const first = data_ + pos_;
+  const char* p = first;
   for (uint64_t i = 0; i < count; ++i) {
-    EMBER_ASSIGN_OR_RETURN(Header e, ReadHeader());
-    switch (e.kind) {
+    Number n;
+    const size_t used = DecodeNumber(p, end, &n);
+    if (used == 0) {
+      // Not a complete number: let the general reader say what is there.
+      pos_ = p - data_;
+      EMBER_ASSIGN_OR_RETURN(Header e, ReadHeader());
+      return Error(absl::StrCat("value[", i, "]: expected a number, found ",
+                                KindName(e.kind)));
+    }
+    p += used;
+    switch (n.kind) {
       case Kind::kFloat32:
         any_f32 = true;
         break;
@@ -589,18 +703,15 @@ absl::Status Reader::ReadValueArray(Tensor* tensor) {
         break;
       case Kind::kUint:
         any_int = true;
-        max_uint = std::max(max_uint, e.uint_value);
+        max_uint = std::max(max_uint, n.uint_value);
         break;
       case Kind::kNegInt:
         any_int = any_neg = true;
-        min_int = std::min(min_int, e.int_value);
-        break;
-      case Kind::kBool:
-        any_bool = true;
+        min_int = std::min(min_int, n.int_value);
         break;
       default:
-        return Error(absl::StrCat("value[", i, "]: expected a number, found ",
-                                  KindName(e.kind)));
+        any_bool = true;
+        break;
     }
   }
   const int kinds = int{any_f32} + int{any_f64} + int{any_int} + int{any_bool};
@@ -608,81 +719,79 @@ absl::Status Reader::ReadValueArray(Tensor* tensor) {
     pos_ = start_pos;
     return Error("value: elements mix floats, integers and bools");
   }
+  EMBER_ASSIGN_OR_RETURN(const DType dtype,
+                         ValueArrayDType(any_f32, any_f64, any_bool, any_int,
+                                         any_neg, max_uint, min_int));
 
-  // The dtype: floats say so themselves; integers are f16 bit patterns in a
-  // half-precision file when they all fit u16, otherwise the settings' int
-  // type. Empty arrays take the settings' float type.
-  DType dtype;
-  if (any_f32) {
-    dtype = DType::kF32;
-  } else if (any_f64) {
-    dtype = DType::kF64;
-  } else if (any_bool) {
-    dtype = DType::kBool;
-  } else if (any_int) {
-    if (float_is_half_ && !any_neg && max_uint <= 0xFFFF) {
-      dtype = DType::kF16;
-    } else {
-      dtype = int_dtype_;
-    }
-  } else {
-    dtype = float_is_half_     ? DType::kF16
-            : float_is_double_ ? DType::kF64
-                               : DType::kF32;
-  }
-  if (any_int && dtype != DType::kF16) {
-    const bool fits =
-        dtype == DType::kI64 ? max_uint <= uint64_t{INT64_MAX}
-        : dtype == DType::kI32
-            ? max_uint <= uint64_t{INT32_MAX} && min_int >= INT32_MIN
-            : max_uint <= uint64_t{INT16_MAX} && min_int >= INT16_MIN;
-    if (!fits) {
-      return Error(
-          absl::StrCat("value: integers out of range for ", DTypeName(dtype)));
-    }
-  }
-
-  // Pass 2: pack the elements once, little-endian.
+  // Pass 2: pack the elements once, little-endian. Pass 1 has checked every
+  // element, so decoding cannot fail here.
   const int size = DTypeSize(dtype);
   auto owned = std::make_shared<std::string>();
   owned->resize(count * size);  // count is bounded by the bytes read above
   char* out = owned->data();
-  pos_ = elements_pos;
+  p = first;
   for (uint64_t i = 0; i < count; ++i) {
-    EMBER_ASSIGN_OR_RETURN(Header e, ReadHeader());
+    Number n;
+    p += DecodeNumber(p, end, &n);
     char* dst = out + i * size;
     switch (dtype) {
       case DType::kF32:
-        StoreLE(dst, static_cast<float>(e.float_value));
+        StoreLE(dst, static_cast<float>(n.float_value));
         break;
       case DType::kF64:
-        StoreLE(dst, e.float_value);
+        StoreLE(dst, n.float_value);
         break;
       case DType::kF16:
-        StoreLE(dst, static_cast<uint16_t>(e.uint_value));
+        StoreLE(dst, static_cast<uint16_t>(n.uint_value));
         break;
       case DType::kBool:
-        *dst = e.bool_value ? 1 : 0;
+        *dst = n.uint_value != 0 ? 1 : 0;
         break;
       case DType::kI16:
-      case DType::kI32:
-      case DType::kI64: {
-        const int64_t v = e.kind == Kind::kUint
-                              ? static_cast<int64_t>(e.uint_value)
-                              : e.int_value;
-        if (dtype == DType::kI16) StoreLE(dst, static_cast<int16_t>(v));
-        if (dtype == DType::kI32) StoreLE(dst, static_cast<int32_t>(v));
-        if (dtype == DType::kI64) StoreLE(dst, v);
+        StoreLE(dst, static_cast<int16_t>(n.Signed()));
         break;
-      }
+      case DType::kI32:
+        StoreLE(dst, static_cast<int32_t>(n.Signed()));
+        break;
       default:
-        return Error("value: unexpected element type");
+        StoreLE(dst, n.Signed());
+        break;
     }
   }
+  pos_ = p - data_;
   tensor->dtype = dtype;
   tensor->bytes = *owned;
   tensor->storage = std::move(owned);
   return absl::OkStatus();
+}
+
+absl::StatusOr<DType> Reader::ValueArrayDType(bool any_f32, bool any_f64,
+                                              bool any_bool, bool any_int,
+                                              bool any_neg, uint64_t max_uint,
+                                              int64_t min_int) const {
+  // Floats say what they are; integers are f16 bit patterns in a
+  // half-precision file when they all fit u16, otherwise the settings' int
+  // type. Empty arrays take the settings' float type.
+  if (any_f32) return DType::kF32;
+  if (any_f64) return DType::kF64;
+  if (any_bool) return DType::kBool;
+  if (!any_int) {
+    return float_is_half_     ? DType::kF16
+           : float_is_double_ ? DType::kF64
+                              : DType::kF32;
+  }
+  if (float_is_half_ && !any_neg && max_uint <= 0xFFFF) return DType::kF16;
+  const DType dtype = int_dtype_;
+  const bool fits =
+      dtype == DType::kI64 ? max_uint <= uint64_t{INT64_MAX}
+      : dtype == DType::kI32
+          ? max_uint <= uint64_t{INT32_MAX} && min_int >= INT32_MIN
+          : max_uint <= uint64_t{INT16_MAX} && min_int >= INT16_MIN;
+  if (!fits) {
+    return Error(
+        absl::StrCat("value: integers out of range for ", DTypeName(dtype)));
+  }
+  return dtype;
 }
 
 absl::StatusOr<Tensor> Reader::ReadBody(int depth) {
