@@ -29,8 +29,7 @@ PYEOF
 
 # Checks predict's stdout against the golden outputs and tolerance.
 check_against_golden() {
-  "$PY" - "$BURN/golden/$1.json" "$TMP/out" <<'PYEOF' ||
-    fail "$1: outputs differ from golden"
+  if ! "$PY" - "$BURN/golden/$1.json" "$TMP/out" <<'PYEOF'; then
 import json, sys
 g = json.load(open(sys.argv[1]))
 out = json.load(open(sys.argv[2]))
@@ -44,6 +43,8 @@ bad = [i for i, (a, b) in enumerate(zip(t["data"], g["outputs"]))
        if abs(a - b) > atol + rtol * abs(b)]
 assert not bad and len(t["data"]) == len(g["outputs"]), bad[:5]
 PYEOF
+    fail "$1: outputs differ from golden"
+  fi
 }
 
 for pair in connect4:connect4-mlp-f32-burn0.16.1 \
