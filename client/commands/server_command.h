@@ -77,8 +77,9 @@ absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
 // "30s", "2m", "1h30m", "500ms", or a plain number of seconds.
 absl::StatusOr<absl::Duration> ParseTimeout(const std::string& text);
 
-// Marks a failed call for the dispatcher: exit code 3 when the server was
-// never reached (IsConnectionFailure), 1 otherwise.
+// Prepares a failed call's status for the dispatcher: exit code 3 when the
+// server was never reached (IsConnectionFailure), else exit code 1 and the
+// message led by the code ("NOT_FOUND: model ...").
 absl::Status ServerError(absl::Status status);
 
 // 512 -> "512 B", 20255 -> "19.8 KiB", 1221583 -> "1.2 MiB".

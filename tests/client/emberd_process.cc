@@ -175,8 +175,10 @@ std::string EmberdProcess::Log() const {
   return ReadWholeFile(log_path_).value_or("");
 }
 
-absl::Status EmberdProcess::WaitForModel(const std::string& model) const {
+absl::Status EmberdProcess::WaitForModel(const std::string& model,
+                                         const std::string& token) const {
   client::ClientOptions options;
+  options.token = token;
   options.server = address();
   options.timeout = absl::Seconds(5);
   absl::StatusOr<std::unique_ptr<client::EmberClient>> client =

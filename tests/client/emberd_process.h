@@ -69,8 +69,10 @@ class EmberdProcess {
   // emberd's stderr so far.
   std::string Log() const;
 
-  // Polls ModelReady until `model` has a ready version (at most 60 s).
-  absl::Status WaitForModel(const std::string& model) const;
+  // Polls ModelReady until `model` has a ready version (at most 60 s),
+  // sending `token` when not empty.
+  absl::Status WaitForModel(const std::string& model,
+                            const std::string& token = "") const;
 
   // Stops the server now (SIGTERM and wait).
   void Stop();
