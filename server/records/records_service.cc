@@ -752,6 +752,18 @@ grpc::Status RecordsService::ListRecords(grpc::ServerContext* context,
   return ToGrpc(status);
 }
 
+absl::StatusOr<std::string> RecordsService::ReadStoredRecord(
+    const StoredRecord& stored) const {
+  // A file no decoder would accept is refused before it is read into
+  // memory.
+  if (stored.size > options_.decode.max_inflated_bytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        stored.path, " has ", stored.size, " bytes, above the decode limit of ",
+        options_.decode.max_inflated_bytes));
+  }
+  return ReadWholeFd(stored.fd, stored.size, stored.path);
+}
+
 absl::StatusOr<RecordsService::StoredRecord> RecordsService::OpenStored(
     const std::string& model, int64_t version) {
   const std::string model_dir = absl::StrCat(options_.repository, "/", model);
@@ -829,8 +841,7 @@ absl::StatusOr<v1::RecordInfo> RecordsService::FactsOf(
       SlotDeadline(*context), [context] { return context->IsCancelled(); },
       absl::StrCat("inspecting ", stored.path));
   if (!slot.ok()) return slot.status();
-  absl::StatusOr<std::string> bytes =
-      ReadWholeFd(stored.fd, stored.size, stored.path);
+  absl::StatusOr<std::string> bytes = ReadStoredRecord(stored);
   if (!bytes.ok()) return bytes.status();
   v1::RecordInfo info;
   info.set_size(bytes->size());
@@ -944,8 +955,7 @@ absl::Status RecordsService::DoDownload(
   if (!slot.ok()) return slot.status();
   std::string bytes;
   {
-    absl::StatusOr<std::string> file =
-        ReadWholeFd(stored->fd, stored->size, stored->path);
+    absl::StatusOr<std::string> file = ReadStoredRecord(*stored);
     if (!file.ok()) return file.status();
     absl::StatusOr<recorder::Record> record = recorder::DecodeRecord(
         std::make_shared<const std::string>(*std::move(file)), stored->path,

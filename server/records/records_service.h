@@ -186,6 +186,9 @@ class RecordsService final : public ember::records::v1::Records::Service {
 
   absl::StatusOr<StoredRecord> OpenStored(const std::string& model,
                                           int64_t version);
+  // The whole file, when its size is within the decode limit.
+  absl::StatusOr<std::string> ReadStoredRecord(
+      const StoredRecord& stored) const;
   // Facts of an opened file, from the cache or by reading it (under a
   // conversion slot).
   absl::StatusOr<ember::records::v1::RecordInfo> FactsOf(

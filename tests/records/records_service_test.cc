@@ -385,10 +385,24 @@ TEST_F(RefusedUploadTest, TruncatedStream) {
 }
 
 TEST_F(RefusedUploadTest, ClientGoesAwayMidUpload) {
-  CallOptions options;
-  options.chunk_size = 4096;
-  options.cancel_after_chunks = 2;
-  ExpectRefused(Upload(header_, bytes_, options), grpc::StatusCode::CANCELLED);
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", std::string("Bearer ") + kWriteToken);
+  v1::UploadResponse response;
+  auto writer = stub_->Upload(&context, &response);
+  v1::UploadRequest message;
+  *message.mutable_header() = header_;
+  ASSERT_TRUE(writer->Write(message));
+  message.set_chunk(bytes_.substr(0, 4096));
+  ASSERT_TRUE(writer->Write(message));
+  // The server is receiving (it holds the upload slot) when the client
+  // goes away.
+  while (service_->ActiveUploads() == 0) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  context.TryCancel();
+  UploadResult result;
+  result.status = writer->Finish();
+  ExpectRefused(result, grpc::StatusCode::CANCELLED);
 }
 
 TEST_F(RefusedUploadTest, RecordThatDoesNotFitTheArchitecture) {

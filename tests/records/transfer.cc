@@ -30,19 +30,12 @@ UploadResult UploadRecord(v1::Records::StubInterface& stub,
   v1::UploadRequest message;
   *message.mutable_header() = header;
   bool open = writer->Write(message);
-  int chunks = 0;
   for (size_t at = 0; open && at < bytes.size(); at += options.chunk_size) {
-    if (chunks == options.cancel_after_chunks) break;
     message.set_chunk(bytes.data() + at,
                       std::min(options.chunk_size, bytes.size() - at));
     open = writer->Write(message);
-    ++chunks;
   }
-  if (chunks == options.cancel_after_chunks) {
-    context.TryCancel();
-  } else if (open) {
-    writer->WritesDone();
-  }
+  if (open) writer->WritesDone();
   result.status = writer->Finish();
   return result;
 }

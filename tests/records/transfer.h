@@ -23,9 +23,6 @@ struct CallOptions {
   std::string token;
   // Upload chunk size.
   size_t chunk_size = 1 << 20;
-  // Upload: cancel the call after sending this many chunks (to act out a
-  // client that goes away); -1 never.
-  int cancel_after_chunks = -1;
 };
 
 struct UploadResult {
