@@ -72,6 +72,9 @@ ABSL_FLAG(std::string, auth_token_file, "",
           "Bearer tokens per role (lines 'write: <token>', 'read: <token>', "
           "'infer: <token>'). Model RPCs need infer, RepositoryModelLoad/"
           "Unload need write. Without it every call is allowed.");
+ABSL_FLAG(bool, records_service, true,
+          "Serve ember.records.v1.Records (upload and download of records, "
+          "uploads need the write token) on the same port.");
 ABSL_FLAG(int32_t, verbosity, 0,
           "Verbose log level (glog VLOG); 1 logs each failed request and "
           "each record still being written.");
@@ -129,6 +132,7 @@ int main(int argc, char** argv) {
   options.unload_first = absl::GetFlag(FLAGS_unload_first);
   options.max_message_size = absl::GetFlag(FLAGS_max_message_size);
   options.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
+  options.records_service = absl::GetFlag(FLAGS_records_service);
   options.loader = ember::model::LoadModel;
   options.config_parser = ember::model::ParseModelConfig;
 
@@ -152,7 +156,7 @@ int main(int argc, char** argv) {
                   "--tls_cert_file and --tls_key_file";
     return 1;
   }
-  std::unique_ptr<ember::auth::AuthPolicy> auth;
+  std::shared_ptr<const ember::auth::AuthPolicy> auth;
   const std::string token_file = absl::GetFlag(FLAGS_auth_token_file);
   if (token_file.empty()) {
     LOG(WARNING) << "no --auth_token_file: every call is allowed, including "
@@ -170,7 +174,7 @@ int main(int argc, char** argv) {
     }
     auth = *std::move(policy);
   }
-  options.auth_policy = auth.get();
+  options.auth_policy = auth;
 
   absl::StatusOr<std::unique_ptr<ember::server::EmberServer>> server =
       ember::server::EmberServer::Create(std::move(options));

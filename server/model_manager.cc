@@ -790,6 +790,42 @@ absl::Status ModelManager::AwaitModelSettled(absl::string_view model_name,
   }
 }
 
+absl::Status ModelManager::WaitUntilServing(absl::string_view model_name,
+                                            int64_t version,
+                                            absl::Time deadline) const {
+  const std::string name(model_name);
+  absl::MutexLock lock(&mu_);
+  while (true) {
+    auto it = models_.find(name);
+    if (it != models_.end()) {
+      const ModelState& model = *it->second;
+      auto slot = model.slots.find(version);
+      if (slot != model.slots.end()) {
+        const Slot& s = slot->second;
+        if (s.serving != nullptr && s.load_id == 0) return absl::OkStatus();
+        if (s.load_id == 0 && s.serving == nullptr &&
+            s.state == VersionState::kUnavailable && !s.reason.empty()) {
+          return absl::FailedPreconditionError(
+              absl::StrCat(VersionLabel(name, version), ": ", s.reason));
+        }
+      } else if (model.last_files.has_value() && model.config.has_value()) {
+        auto files = model.last_files->versions.find(version);
+        if (files != model.last_files->versions.end() &&
+            files->second.complete && model.wanted.count(version) == 0) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              VersionLabel(name, version), ": not selected by version policy ",
+              DescribePolicy(model.config->version_policy())));
+        }
+      }
+    }
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat(VersionLabel(name, version), ": not serving yet"));
+    }
+    WaitForChangeLocked(deadline);
+  }
+}
+
 bool ModelManager::AwaitVersionState(absl::string_view model_name,
                                      int64_t version, VersionState state,
                                      absl::Duration timeout) const {

@@ -156,6 +156,13 @@ class ModelManager {
   absl::Status AwaitModelSettled(absl::string_view model,
                                  absl::Duration timeout) const;
 
+  // Waits until `version` of `model` serves. OK then; FAILED_PRECONDITION
+  // when it failed to load or the version policy does not select it (the
+  // message says which); DEADLINE_EXCEEDED when `deadline` passes first
+  // (for instance because the repository has not shown it yet).
+  absl::Status WaitUntilServing(absl::string_view model, int64_t version,
+                                absl::Time deadline) const;
+
   // Waits until `version` of `model` has `state` (as Index reports it).
   // False on timeout.
   bool AwaitVersionState(absl::string_view model, int64_t version,

@@ -30,6 +30,7 @@ EmberServer::~EmberServer() {
   // Stop watching before the manager goes; the manager waits for loads.
   watcher_.reset();
   service_.reset();
+  records_.reset();
   scheduler_.reset();
   manager_.reset();
 }
@@ -62,7 +63,8 @@ absl::Status EmberServer::Start() {
 
   service_ = std::make_unique<InferenceService>(
       InferenceService::Options(), manager_.get(), scheduler_.get(),
-      watcher_.get(), &gate_, options_.auth_policy);
+      watcher_.get(), &gate_, options_.auth_policy.get());
+  if (options_.records_service) EMBER_RETURN_IF_ERROR(StartRecordsService());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -75,6 +77,7 @@ absl::Status EmberServer::Start() {
   builder.SetMaxReceiveMessageSize(options_.max_message_size);
   builder.SetMaxSendMessageSize(options_.max_message_size);
   builder.RegisterService(service_.get());
+  if (records_ != nullptr) builder.RegisterService(records_.get());
   for (grpc::Service* service : options_.extra_services) {
     builder.RegisterService(service);
   }
@@ -90,6 +93,52 @@ absl::Status EmberServer::Start() {
   UpdateHealth();
   LOG(INFO) << "emberd serving " << options_.model_repository << " on port "
             << port_;
+  return absl::OkStatus();
+}
+
+absl::Status EmberServer::StartRecordsService() {
+  records::RecordsService::Options options = options_.records_options;
+  options.repository = options_.model_repository;
+  options.auth =
+      options_.auth_policy != nullptr
+          ? options_.auth_policy
+          : std::shared_ptr<const auth::AuthPolicy>(auth::AuthPolicy::Open());
+  ModelManager* manager = manager_.get();
+  RepositoryWatcher* watcher = watcher_.get();
+  options.wait_until_serving = [manager, watcher](const std::string& model,
+                                                  int64_t version,
+                                                  absl::Time deadline) {
+    watcher->RequestRescan();  // in case inotify missed the rename
+    return manager->WaitUntilServing(model, version, deadline);
+  };
+  options.latest_ready_version =
+      [manager](const std::string& model) -> absl::StatusOr<int64_t> {
+    std::vector<std::shared_ptr<const ServableVersion>> ready =
+        manager->ReadyVersions(model);
+    if (ready.empty()) {
+      return absl::NotFoundError(
+          absl::StrCat("model \"", model, "\" has no ready version"));
+    }
+    return ready.back()->version;
+  };
+  options.version_state = [manager](const std::string& model,
+                                    int64_t version) -> std::string {
+    for (const VersionStatus& status : manager->Index()) {
+      if (status.model == model && status.version == version) {
+        return VersionStateName(status.state);
+      }
+    }
+    return "";
+  };
+  absl::StatusOr<std::unique_ptr<records::RecordsService>> service =
+      records::RecordsService::Create(std::move(options));
+  if (!service.ok()) {
+    // The records service needs the repository to exist; inference does
+    // not (it waits for the repository to appear).
+    LOG(WARNING) << "records service not started: " << service.status();
+    return absl::OkStatus();
+  }
+  records_ = *std::move(service);
   return absl::OkStatus();
 }
 

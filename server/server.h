@@ -5,6 +5,8 @@
 //   options.model_repository = "/models";
 //   options.grpc_address = "0.0.0.0:8001";
 //   options.loader = model::LoadModel;  // and config_parser
+//   // Serves inference.GRPCInferenceService, ember.records.v1.Records,
+//   // grpc.health.v1.Health and reflection on one port.
 //   EMBER_ASSIGN_OR_RETURN(std::unique_ptr<EmberServer> server,
 //                          EmberServer::Create(std::move(options)));
 //   ... wait for SIGTERM ...
@@ -27,6 +29,7 @@
 #include "server/inference_scheduler.h"
 #include "server/inference_service.h"
 #include "server/model_manager.h"
+#include "server/records/records_service.h"
 #include "server/repository_fs.h"
 #include "server/repository_watcher.h"
 
@@ -71,9 +74,14 @@ class EmberServer {
     // Transport credentials (see server/auth/tls_credentials.h); null
     // serves plaintext.
     std::shared_ptr<grpc::ServerCredentials> credentials;
-    // Bearer-token checks for the inference service; null allows every
-    // call. Not owned; must outlive the server.
-    const auth::AuthPolicy* auth_policy = nullptr;
+    // Bearer-token checks for every service; null allows every call.
+    std::shared_ptr<const auth::AuthPolicy> auth_policy;
+    // Serve ember.records.v1.Records (record upload and download, see
+    // server/records/records_service.h) on the same port. Default true.
+    bool records_service = true;
+    // Limits of the records service; its repository, access policy and
+    // daemon hooks are filled in by the server.
+    records::RecordsService::Options records_options;
     // More services served on the same port and drained with it (e.g. the
     // records service). Not owned; must outlive the server.
     std::vector<grpc::Service*> extra_services;
@@ -99,6 +107,7 @@ class EmberServer {
  private:
   explicit EmberServer(Options options);
   absl::Status Start();
+  absl::Status StartRecordsService();
   // Sets each model's health status from what is ready.
   void UpdateHealth() ABSL_LOCKS_EXCLUDED(health_mu_);
 
@@ -109,6 +118,7 @@ class EmberServer {
   std::unique_ptr<RepositoryWatcher> watcher_;
   std::unique_ptr<FifoScheduler> scheduler_;
   std::unique_ptr<InferenceService> service_;
+  std::unique_ptr<records::RecordsService> records_;
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;
 

@@ -36,7 +36,7 @@ class ServerTest : public ::testing::Test {
   }
 
   void Start(absl::Duration poll = absl::Hours(1),
-             const auth::AuthPolicy* auth = nullptr) {
+             std::shared_ptr<const auth::AuthPolicy> auth = nullptr) {
     EmberServer::Options options;
     options.auth_policy = auth;
     options.model_repository = root_;
@@ -412,7 +412,7 @@ TEST_F(ServerTest, TokensGuardModelAndRepositoryRpcs) {
   absl::StatusOr<std::unique_ptr<auth::AuthPolicy>> policy =
       auth::AuthPolicy::Create(tokens);
   ASSERT_TRUE(policy.ok()) << policy.status();
-  Start(absl::Hours(1), policy->get());
+  Start(absl::Hours(1), *std::move(policy));
   ASSERT_TRUE(AwaitReady("m", 1));
 
   auto infer_as = [&](const std::string& token) {

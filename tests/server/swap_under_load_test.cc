@@ -29,6 +29,7 @@
 #include "recorder/codec.h"
 #include "server/server.h"
 #include "server/test_util.h"
+#include "tests/server/shifted_record.h"
 
 namespace ember {
 namespace {
@@ -36,59 +37,25 @@ namespace {
 using server::testing::NewTempDir;
 using server::testing::WriteFile;
 using server::testing::WriteFileAtomically;
+using testing::ReadFileOrEmpty;
+using testing::Runfile;
 
 constexpr absl::Duration kPollInterval = absl::Seconds(2);
 constexpr int kWrites = 40;
 constexpr int kClients = 4;
 constexpr float kStep = 10.0f;
 
-std::string Runfile(const std::string& path) {
-  return absl::StrCat(getenv("TEST_SRCDIR"), "/", getenv("TEST_WORKSPACE"), "/",
-                      path);
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream content;
-  content << in.rdbuf();
-  return content.str();
-}
-
-// The Connect-4 record with layer_2.bias shifted by `shift`.
-std::string ShiftedRecord(const recorder::Record& base, float shift) {
-  recorder::Record record = base;
-  recorder::Value* node = &record.mutable_top();
-  for (const char* key : {"item", "layer_2", "bias"}) {
-    recorder::Value* next = nullptr;
-    for (auto& [name, value] : node->mutable_map()) {
-      if (name == key) next = &value;
-    }
-    EXPECT_NE(next, nullptr) << key;
-    node = next;
-  }
-  recorder::Tensor tensor = node->tensor();
-  EXPECT_EQ(tensor.dtype, recorder::DType::kF32);
-  auto bytes = std::make_shared<std::string>(tensor.bytes);
-  float* values = reinterpret_cast<float*>(bytes->data());
-  for (uint64_t i = 0; i < tensor.NumElements(); ++i) values[i] += shift;
-  tensor.bytes = *bytes;
-  tensor.storage = bytes;
-  node->set_tensor(std::move(tensor));
-  absl::StatusOr<std::string> encoded =
-      recorder::EncodeRecord(record, recorder::RecordFormat::kMpk);
-  EXPECT_TRUE(encoded.ok()) << encoded.status();
-  return *encoded;
-}
-
 TEST(SwapUnderLoadTest, EveryResponseComesFromOneRecordAndNoneFails) {
-  absl::StatusOr<recorder::Record> base = recorder::DecodeRecordFile(
-      Runfile("tests/fixtures/burn/connect4-mlp-f32-burn0.16.1.mpk"));
-  ASSERT_TRUE(base.ok()) << base.status();
+  const recorder::Record base = testing::LoadConnect4Fixture();
+  auto ShiftedRecord = [](const recorder::Record& record, float shift) {
+    return testing::ShiftedConnect4Record(record, shift);
+  };
 
   const std::string root = NewTempDir("swap");
-  WriteFile(root + "/connect4/config.pbtxt",
-            ReadFile(Runfile("tests/fixtures/models/connect4/config.pbtxt")));
-  WriteFile(root + "/connect4/1/model.mpk", ShiftedRecord(*base, 0));
+  WriteFile(
+      root + "/connect4/config.pbtxt",
+      ReadFileOrEmpty(Runfile("tests/fixtures/models/connect4/config.pbtxt")));
+  WriteFile(root + "/connect4/1/model.mpk", ShiftedRecord(base, 0));
 
   server::EmberServer::Options options;
   options.model_repository = root;
@@ -173,7 +140,7 @@ TEST(SwapUnderLoadTest, EveryResponseComesFromOneRecordAndNoneFails) {
   int64_t version = 1;
   absl::Duration slowest;
   for (int k = 1; k <= kWrites; ++k) {
-    const std::string bytes = ShiftedRecord(*base, k * kStep);
+    const std::string bytes = ShiftedRecord(base, k * kStep);
     if (k % 2 == 0) {
       ++version;  // a new version directory, record renamed into place
       WriteFileAtomically(
