@@ -240,6 +240,25 @@ std::string OutputLine(const Entry* last) {
                       " }  # FILL IN: ", note);
 }
 
+// The compiled architecture whose record layout `item` has, or "".
+std::string MatchingArchitecture(const Value& item) {
+  std::vector<uint64_t> unused;
+  const Value* in = item.Find("linear_in");
+  const Value* out = item.Find("linear_out");
+  if (in != nullptr && out != nullptr && in->is_map() && out->is_map() &&
+      Classify(*in, &unused) == "linear" &&
+      Classify(*out, &unused) == "linear") {
+    return "burn_book_mlp";
+  }
+  const Value* cell = item.FindPath("stacked_lstm.layers[0]");
+  if (cell != nullptr && cell->is_map() && HasKey(*cell, "weight_ih") &&
+      HasKey(*cell, "weight_hh") && HasKey(*cell, "norm_x") &&
+      item.Find("fc") != nullptr) {
+    return "modern_lstm";
+  }
+  return "";
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> ConfigSkeleton(const recorder::Record& record,
@@ -271,6 +290,15 @@ absl::StatusOr<std::string> ConfigSkeleton(const recorder::Record& record,
       "skips where it\n# has them, and resolve every FILL IN. Layer types "
       "and settings:\n# docs/model.md.\n",
       InputLine(first), "\n", OutputLine(last), "\n");
+  const std::string architecture = MatchingArchitecture(item);
+  if (!architecture.empty()) {
+    absl::StrAppend(
+        &text, "# The record has the layout of the compiled architecture '",
+        architecture,
+        "'.\n# To serve it that way, replace every layers "
+        "entry below with:\n# architecture: \"",
+        architecture, "\"\n");
+  }
   std::set<std::string> used = {"input", "output"};
   for (const Entry& e : entries) {
     if (e.type.empty()) {

@@ -72,6 +72,23 @@ TEST(ConfigSkeletonTest, NestedArraysAndNorms) {
   EXPECT_THAT(text, HasSubstr("name: \"stacked_lstm_layers_1_norm_c\" "
                               "type: \"layer_norm\""));
   EXPECT_THAT(text, HasSubstr("type: \"linear\" record_path: \"fc\""));
+  EXPECT_THAT(text, HasSubstr("# architecture: \"modern_lstm\""));
+}
+
+TEST(ConfigSkeletonTest, SuggestsTheBurnBookArchitecture) {
+  auto linear = [](uint64_t in, uint64_t out) {
+    return ModuleRecord({{"weight", F32Param({in, out}, Ramp(in * out))},
+                         {"bias", F32Param({out}, Ramp(out))}});
+  };
+  auto text =
+      ConfigSkeleton(RecordOf(ModuleRecord({{"linear_in", linear(10, 64)},
+                                            {"linear_out", linear(64, 2)},
+                                            {"activation", Value::Nil()}})),
+                     "book.mpk");
+  ASSERT_TRUE(text.ok());
+  EXPECT_THAT(*text, HasSubstr("# architecture: \"burn_book_mlp\""));
+  EXPECT_THAT(SkeletonOf("connect4-mlp-f32-burn0.16.1.mpk"),
+              Not(HasSubstr("# architecture:")));
 }
 
 TEST(ConfigSkeletonTest, OtherModuleKinds) {

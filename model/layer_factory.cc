@@ -153,8 +153,19 @@ const std::map<std::string, TypeInfo>& Types() {
       new std::map<std::string, TypeInfo>{
           {"linear",
            {true,
-            [](LayerInput in) {
-              return Upcast(Linear::Create(*in.record, in.path));
+            [](LayerInput in) -> absl::StatusOr<std::unique_ptr<Module>> {
+              // Burn >= 0.19's LinearLayout, which the record does not
+              // carry: "row" (default) or "col".
+              const std::string layout =
+                  in.settings->GetString("layout", "row");
+              if (layout != "row" && layout != "col") {
+                return absl::InvalidArgumentError(
+                    absl::StrCat("setting 'layout': value '", layout,
+                                 "' is not 'row' or 'col'"));
+              }
+              return Upcast(Linear::Create(
+                  *in.record, in.path,
+                  layout == "col" ? LinearLayout::kCol : LinearLayout::kRow));
             }}},
           {"conv1d", {true, [](LayerInput in) { return BuildConv(in, 1); }}},
           {"conv2d", {true, [](LayerInput in) { return BuildConv(in, 2); }}},

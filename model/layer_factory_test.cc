@@ -125,6 +125,26 @@ TEST(LayerFactoryTest, OtherSettings) {
   EXPECT_THAT(concat.status().message(), HasSubstr("'axis'"));
 }
 
+TEST(LayerFactoryTest, LinearLayout) {
+  // conv's weight is [2, 1, 3, 3]; a [3, 4] linear needs its own record.
+  Value item =
+      ModuleRecord({{"fc", ModuleRecord({{"weight", F32Param({3, 4}, Ramp(12))},
+                                         {"bias", Value::Nil()}})}});
+  auto row = CreateLayerModule(Layer("linear", "fc", {}), item);
+  ASSERT_TRUE(row.ok());
+  EXPECT_EQ((*row)->OutputType({{DataType::kFloat32, {-1, 3}}})->shape,
+            (Shape{-1, 4}));
+  auto col =
+      CreateLayerModule(Layer("linear", "fc", {{"layout", "col"}}), item);
+  ASSERT_TRUE(col.ok());
+  EXPECT_EQ((*col)->OutputType({{DataType::kFloat32, {-1, 4}}})->shape,
+            (Shape{-1, 3}));
+  auto bad =
+      CreateLayerModule(Layer("linear", "fc", {{"layout", "columns"}}), item);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(), HasSubstr("'columns'"));
+}
+
 TEST(LayerFactoryTest, RecordPathRules) {
   auto linear = CreateLayerModule(Layer("linear", "", {}), Item());
   ASSERT_FALSE(linear.ok());

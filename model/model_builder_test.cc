@@ -204,6 +204,46 @@ TEST(ModelBuilderTest, InPlaceActivationsNeverClobberReadBuffers) {
   ExpectValues((*y)[0], sum);  // h is read again by "sum"
 }
 
+TEST(ModelBuilderTest, Int64IdsThroughEmbedding) {
+  recorder::Record record = RecordOf(ModuleRecord(
+      {{"embed", ModuleRecord({{"weight", F32Param({5, 4}, Ramp(20))}})},
+       {"fc0", Linear(4, 8)}}));
+  auto model =
+      Build(R"pb(
+              input {
+                name: "ids"
+                datatype: INT64
+                shape: [ -1, -1 ]
+              }
+              output {
+                name: "y"
+                datatype: FP32
+                shape: [ -1, -1, 8 ]
+              }
+              layers { name: "e" type: "embedding" record_path: "embed" }
+              layers { name: "y" type: "linear" record_path: "fc0" }
+            )pb",
+            record);
+  ASSERT_TRUE(model.ok()) << model.status();
+  auto y = (*model)->Forward({Tensor::FromInt64Vector({1, 2}, {3, 0})});
+  ASSERT_TRUE(y.ok()) << y.status();
+  EXPECT_EQ((*y)[0].shape(), (std::vector<int64_t>{1, 2, 8}));
+  // Row 3 of the table through fc0, by hand from the same Ramp values.
+  std::vector<float> table = Ramp(20), w0 = Ramp(32), b0 = Ramp(8);
+  for (int j = 0; j < 8; ++j) {
+    float want = b0[j];
+    for (int i = 0; i < 4; ++i) want += table[3 * 4 + i] * w0[i * 8 + j];
+    EXPECT_NEAR((*y)[0].data<float>()[j], want, 1e-5);
+  }
+  auto bad = (*model)->Forward({Tensor::FromInt64Vector({1, 1}, {5})});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().message(),
+              AllOf(HasSubstr("layer 'e'"), HasSubstr("id 5")));
+  auto wrong_type = (*model)->Forward({Tensor::FromVector({1, 1}, {3})});
+  ASSERT_FALSE(wrong_type.ok());
+  EXPECT_THAT(wrong_type.status().message(), HasSubstr("INT64"));
+}
+
 TEST(ModelBuilderTest, MissingParameterNamesFileLayerAndPath) {
   recorder::Record record = RecordOf(ModuleRecord(
       {{"fc0", ModuleRecord({{"bias", F32Param({8}, Ramp(8))}})}}));

@@ -18,8 +18,21 @@ using RowMatrix =
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Linear>> Linear::Create(
-    const recorder::Value& record, absl::string_view path) {
+    const recorder::Value& record, absl::string_view path,
+    LinearLayout layout) {
   EMBER_ASSIGN_OR_RETURN(Param weight, LoadParam(record, path, "weight", 2));
+  if (layout == LinearLayout::kCol) {
+    // Stored [d_output, d_input]: keep the row layout in memory.
+    const int64_t rows = weight.dim(0), cols = weight.dim(1);
+    std::vector<float> transposed(weight.values.size());
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t c = 0; c < cols; ++c) {
+        transposed[c * rows + r] = weight.values[r * cols + c];
+      }
+    }
+    weight.values = std::move(transposed);
+    weight.shape = {cols, rows};
+  }
   EMBER_ASSIGN_OR_RETURN(std::optional<Param> bias,
                          LoadOptionalParam(record, path, "bias", 1));
   if (bias.has_value()) {

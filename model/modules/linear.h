@@ -24,12 +24,18 @@
 
 namespace ember::model {
 
+// How the record stores the weight. Burn's default (`LinearLayout::Row`)
+// is [d_input, d_output]; with `LinearLayout::Col` (Burn >= 0.19) the file
+// holds [d_output, d_input]. The record does not say which.
+enum class LinearLayout { kRow, kCol };
+
 // Immutable; thread-safe.
 class Linear : public Module {
  public:
   // Builds from the Linear sub-record found at `path`.
   static absl::StatusOr<std::unique_ptr<Linear>> Create(
-      const recorder::Value& record, absl::string_view path);
+      const recorder::Value& record, absl::string_view path,
+      LinearLayout layout = LinearLayout::kRow);
 
   int64_t d_input() const { return d_input_; }
   int64_t d_output() const { return d_output_; }

@@ -33,6 +33,20 @@ TEST(LinearTest, ComputesXTimesWeightPlusBias) {
   ExpectValues(*y, {-2.5f, -4, -1, 9, 10, 15.5f});
 }
 
+TEST(LinearTest, ColumnLayoutIsTransposedOnLoad) {
+  // The same W as TwoByThree, stored [d_output, d_input].
+  auto linear = Linear::Create(
+      ModuleRecord({{"weight", F32Param({3, 2}, {1, 4, 2, 5, 3, 6})},
+                    {"bias", F32Param({3}, {0.5f, -1, 2})}}),
+      "fc", LinearLayout::kCol);
+  ASSERT_TRUE(linear.ok()) << linear.status();
+  EXPECT_EQ((*linear)->d_input(), 2);
+  EXPECT_EQ((*linear)->d_output(), 3);
+  auto y = (*linear)->Forward({Tensor::FromVector({2, 2}, {1, -1, 0.5f, 2})});
+  ASSERT_TRUE(y.ok());
+  ExpectValues(*y, {-2.5f, -4, -1, 9, 10, 15.5f});
+}
+
 TEST(LinearTest, NilBiasAndLeadingAxes) {
   auto linear = Linear::Create(TwoByThree(Value::Nil()), "fc");
   ASSERT_TRUE(linear.ok());
