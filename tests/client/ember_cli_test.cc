@@ -564,6 +564,100 @@ TEST(TlsFlagsTest, TlsWithTheCaWorksAndAnUntrustedServerIsExitThree) {
   server->Shutdown();
 }
 
+// emberd with bearer tokens and its records service: the flow a user runs.
+class EmberdWithTokensTest : public ::testing::Test {
+ protected:
+  static constexpr char kWrite[] = "emberd-write-token-0123456789";
+  static constexpr char kRead[] = "emberd-read-token-0123456789";
+  static constexpr char kInfer[] = "emberd-infer-token-0123456789";
+
+  void SetUp() override {
+    const std::string repo = TempDir("token-repo");
+    ASSERT_TRUE(CopyFixtureModel("connect4", repo).ok());
+    secrets_ = TempDir("token-files");
+    ASSERT_TRUE(WriteWholeFile(secrets_ + "/tokens",
+                               absl::StrCat("write: ", kWrite, "\nread: ",
+                                            kRead, "\ninfer: ", kInfer, "\n"))
+                    .ok());
+    chmod((secrets_ + "/tokens").c_str(), 0600);
+    for (const auto& [name, token] :
+         {std::pair<const char*, const char*>{"write", kWrite},
+          {"read", kRead},
+          {"infer", kInfer},
+          {"wrong", "emberd-wrong-token-0123456789"}}) {
+      ASSERT_TRUE(WriteWholeFile(secrets_ + "/" + name, token).ok());
+    }
+    absl::StatusOr<std::unique_ptr<EmberdProcess>> server =
+        EmberdProcess::Start(
+            {repo, {"--auth_token_file=" + secrets_ + "/tokens"}});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(server).value();
+    ASSERT_TRUE(server_->WaitForModel("connect4", kInfer).ok())
+        << server_->Log();
+  }
+
+  // `ember ARGS --server ADDRESS --token-file <role's file>`.
+  CommandResult Run(std::vector<std::string> args, const std::string& role) {
+    args.push_back("--server=" + server_->address());
+    if (!role.empty()) args.push_back("--token-file=" + secrets_ + "/" + role);
+    return Ember(std::move(args));
+  }
+
+  std::string secrets_;
+  std::unique_ptr<EmberdProcess> server_;
+};
+
+TEST_F(EmberdWithTokensTest, InferenceNeedsAToken) {
+  const Golden golden = Connect4Golden();
+  const std::string input = TempDir("token-infer") + "/boards.json";
+  ASSERT_TRUE(WriteWholeFile(input, golden.input_json).ok());
+  CommandResult r = Run(
+      {"infer", "connect4", "--input", "board=" + input, "--json"}, "infer");
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  ExpectGoldenJson(r.out, golden);
+
+  r = Run({"infer", "connect4", "--input", "board=" + input}, "");
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("ember infer: UNAUTHENTICATED: "));
+  r = Run({"infer", "connect4", "--input", "board=" + input}, "wrong");
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("ember infer: PERMISSION_DENIED: "));
+  EXPECT_THAT(r.err, Not(HasSubstr("emberd-wrong-token")));
+}
+
+TEST_F(EmberdWithTokensTest, UploadWaitsUntilServingThenListsAndDownloads) {
+  const std::string record =
+      Runfile("tests/fixtures/burn/connect4-mlp-f32-burn0.16.1.mpk");
+  CommandResult r =
+      Run({"upload", "connect4", record, "--precision", "half"}, "infer");
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("ember upload: PERMISSION_DENIED: "));
+
+  r = Run({"upload", "connect4", record, "--precision", "half", "--wait",
+           "--timeout", "30s"},
+          "write");
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("uploaded connect4 version 2: model.mpk, "
+                               "10.2 KiB, half precision"));
+  EXPECT_THAT(r.out, HasSubstr("serving: yes"));
+
+  r = Run({"models"}, "read");
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out,
+              ::testing::ContainsRegex("connect4 +2 +READY +half +10.2 KiB"));
+
+  const std::string out = TempDir("token-download") + "/connect4.mpk";
+  r = Run({"download", "connect4", "--precision", "full", "-o", out}, "read");
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("downloaded connect4 version 2 to " + out));
+
+  r = Run({"unload", "connect4"}, "read");
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("PERMISSION_DENIED"));
+  r = Run({"unload", "connect4"}, "write");
+  EXPECT_EQ(r.exit_code, 0) << Describe(r);
+}
+
 TEST(HelpTest, EveryServerCommandExplainsItsFlagsWithAnExample) {
   for (const char* command : {"health", "models", "metadata", "infer", "upload",
                               "download", "load", "unload"}) {

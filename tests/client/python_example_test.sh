@@ -1,8 +1,8 @@
 #!/bin/bash
-# Runs the Python example (client/python) against real servers: generates
-# its stubs with Debian's protoc, runs inference against emberd serving
-# connect4 (checking the golden argmax), and uploads a record to the
-# records service, with and without the right token.
+# Runs the Python example (client/python) against the real emberd: generates
+# its stubs with Debian's protoc, runs inference on connect4 (checking the
+# golden argmax), then, with tokens, uploads a half-precision record as
+# version 2, waits until it serves and runs inference on it.
 set -euo pipefail
 
 root="$TEST_SRCDIR/ember"
@@ -84,36 +84,45 @@ if out=$("${example[@]}" --server "127.0.0.1:$emberd_port" \
 fi
 grep -q "infer failed: NOT_FOUND" <<<"$out" || fail "unexpected: $out"
 
-# Uploads, against a records service that requires the write token.
-mkdir -p "$tmp/records-repo/connect4/1"
-cp "$tmp/repo/connect4/config.pbtxt" "$tmp/records-repo/connect4/"
-cp "$tmp/repo/connect4/1/model.mpk" "$tmp/records-repo/connect4/1/"
-printf 'write: python-example-write-token\n' >"$tmp/tokens"
+# Uploads go to the same emberd, restarted with tokens: the new version
+# must be serving when the reply comes (--wait).
+kill "${pids[0]}"
+wait "${pids[0]}" || true
+pids=()
+printf 'write: python-example-write-token\ninfer: python-example-infer-token\n' \
+  >"$tmp/tokens"
 chmod 600 "$tmp/tokens"
 printf 'python-example-write-token\n' >"$tmp/write.token"
-printf 'python-example-wrong-token\n' >"$tmp/wrong.token"
-"$root/tests/client/records_server" --repository="$tmp/records-repo" \
-  --port_file="$tmp/records.port" --token_file="$tmp/tokens" \
-  >"$tmp/records.log" 2>&1 &
+printf 'python-example-infer-token\n' >"$tmp/infer.token"
+rm -f "$tmp/emberd.port"
+"$root/server/emberd" --model_repository="$tmp/repo" \
+  --grpc_address=127.0.0.1:0 --port_file="$tmp/emberd.port" \
+  --auth_token_file="$tmp/tokens" >"$tmp/emberd.log" 2>&1 &
 pids+=($!)
-records_port=$(wait_for_port "$tmp/records.port" "$tmp/records.log")
+emberd_port=$(wait_for_port "$tmp/emberd.port" "$tmp/emberd.log")
 
-out=$("${example[@]}" --server "127.0.0.1:$records_port" \
+if out=$("${example[@]}" --server "127.0.0.1:$emberd_port" \
+  --token-file "$tmp/infer.token" upload connect4 \
+  "$root/tests/fixtures/burn/connect4-mlp-f32-burn0.16.1.mpk" 2>&1); then
+  fail "upload with the infer token succeeded"
+fi
+grep -q "upload failed: PERMISSION_DENIED" <<<"$out" || fail "unexpected: $out"
+[[ ! -e "$tmp/repo/connect4/2" ]] || fail "refused upload was stored"
+
+out=$("${example[@]}" --server "127.0.0.1:$emberd_port" \
   --token-file "$tmp/write.token" upload connect4 \
   "$root/tests/fixtures/burn/connect4-mlp-f32-burn0.16.1.mpk" \
-  --precision half 2>&1) || fail "upload failed: $out"
+  --precision half --wait 2>&1) || fail "upload failed: $out"
 echo "$out"
 grep -q "stored connect4 version 2: model.mpk" <<<"$out" || fail "no version"
 grep -q "PRECISION_HALF" <<<"$out" || fail "not stored at half precision"
+grep -q "serving=True" <<<"$out" || fail "version 2 not serving"
 grep -q "versions on the server: \[1, 2\]" <<<"$out" || fail "bad listing"
-[[ -f "$tmp/records-repo/connect4/2/model.mpk" ]] || fail "no file stored"
 
-if out=$("${example[@]}" --server "127.0.0.1:$records_port" \
-  --token-file "$tmp/wrong.token" upload connect4 \
-  "$root/tests/fixtures/burn/connect4-mlp-f32-burn0.16.1.mpk" 2>&1); then
-  fail "upload with a wrong token succeeded"
-fi
-grep -q "upload failed: PERMISSION_DENIED\|upload failed: UNAUTHENTICATED" \
-  <<<"$out" || fail "unexpected: $out"
-[[ ! -e "$tmp/records-repo/connect4/3" ]] || fail "refused upload was stored"
+# The new half-precision version answers inference (token needed now).
+out=$("${example[@]}" --server "127.0.0.1:$emberd_port" \
+  --token-file "$tmp/infer.token" infer connect4 "$tmp/boards.json" 2>&1) ||
+  fail "inference on version 2 failed: $out"
+grep -q "model connect4 version 2" <<<"$out" || fail "not version 2: $out"
+grep -q "argmax \[4, 4, 4, 2\]" <<<"$out" || fail "argmax differs: $out"
 echo PASS
