@@ -529,8 +529,10 @@ absl::StatusOr<RecordsService::UploadPlan> RecordsService::PlanUpload(
                        " does not exist; send its config_pbtxt to create it"));
     }
     if (!existing.ok()) {
-      return Annotate(existing.status(), absl::StrCat("model ", header.model(),
-                                                      " has no usable config"));
+      return Annotate(existing.status(),
+                      absl::StrCat("model ", header.model(),
+                                   " has no usable config (send one in "
+                                   "config_pbtxt)"));
     }
     plan.config = *existing;
   } else {
@@ -545,11 +547,16 @@ absl::StatusOr<RecordsService::UploadPlan> RecordsService::PlanUpload(
     const bool same =
         existing.ok() && google::protobuf::util::MessageDifferencer::Equals(
                              *existing, *uploaded);
-    if (plan.model_exists && !same && !header.replace_config()) {
-      return absl::AlreadyExistsError(absl::StrCat(
-          "model ", header.model(),
-          " exists with a different config; set replace_config to replace "
-          "it"));
+    // A model directory without any config.pbtxt may get one; a config
+    // that exists (even a broken one) is only replaced on request.
+    const bool has_config =
+        plan.model_exists &&
+        existing.status().code() != absl::StatusCode::kNotFound;
+    if (has_config && !same && !header.replace_config()) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("model ", header.model(), " exists with a ",
+                       existing.ok() ? "different" : "broken",
+                       " config; set replace_config to replace it"));
     }
     plan.config = *std::move(uploaded);
     plan.write_config = !same;

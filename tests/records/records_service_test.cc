@@ -561,6 +561,27 @@ TEST_F(RecordsServiceTest, ConfigRecordFileDecidesNameAndFormat) {
   EXPECT_FALSE(fs::exists(repo_ + "/c5"));
 }
 
+TEST_F(RecordsServiceTest, ModelDirectoryWithoutConfigGetsOne) {
+  Start();
+  ASSERT_TRUE(fs::create_directories(repo_ + "/c4"));
+  v1::UploadHeader header;
+  header.set_model("c4");
+  const std::string bytes = FixtureBytes(Fixtures()[0].file);
+  EXPECT_EQ(Upload(header, bytes).status.error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  header.set_config_pbtxt(ConfigText("connect4", "c4"));
+  UploadResult result = Upload(header, bytes);
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_EQ(ReadFile(repo_ + "/c4/config.pbtxt"), header.config_pbtxt());
+
+  // A broken config is only replaced on request.
+  std::ofstream(repo_ + "/c4/config.pbtxt", std::ios::trunc) << "layers {";
+  EXPECT_EQ(Upload(header, bytes).status.error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  header.set_replace_config(true);
+  EXPECT_TRUE(Upload(header, bytes).status.ok());
+}
+
 TEST_F(RecordsServiceTest, UploadLimitIsEnforced) {
   RecordsService::Options options;
   options.max_upload_bytes = 10000;
