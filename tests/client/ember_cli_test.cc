@@ -1,7 +1,6 @@
 // End-to-end tests of the `ember` server commands: the real binary against
-// the real emberd (inference, repository) and against a loopback records
-// service with bearer tokens (transfers), checking output, messages and
-// exit codes.
+// the real emberd (plaintext, with bearer tokens, and with mutual TLS),
+// checking output, messages and exit codes.
 
 #include <sys/stat.h>
 
@@ -16,13 +15,8 @@
 #include "absl/strings/str_split.h"
 #include "common/json.h"
 #include "gmock/gmock.h"
-#include "grpcpp/server.h"
-#include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
-#include "server/auth/auth_policy.h"
 #include "server/auth/test_certificates.h"
-#include "server/auth/tls_credentials.h"
-#include "server/records/records_service.h"
 #include "tests/client/emberd_process.h"
 
 namespace ember::testing {
@@ -351,39 +345,32 @@ TEST(RepositoryCommandsTest, UnloadThenLoad) {
   EXPECT_THAT(r.err, HasSubstr("ember load: "));
 }
 
-// Transfers against the records service on a loopback server with tokens.
+// Transfers against emberd's records service, with write and read tokens.
 class TransferCommandsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     repo_ = TempDir("transfer-repo");
     ASSERT_TRUE(CopyFixtureModel("lenet", repo_).ok());
-    auth::AuthPolicy::Options tokens;
-    tokens.write_tokens = {kWriteToken};
-    tokens.read_tokens = {kReadToken};
-    records::RecordsService::Options options;
-    options.repository = repo_;
-    options.auth = auth::AuthPolicy::Create(tokens).value();
-    service_ = records::RecordsService::Create(std::move(options)).value();
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    address_ = absl::StrCat("127.0.0.1:", port);
-
     const std::string secrets = TempDir("tokens");
     write_token_file_ = secrets + "/write";
     read_token_file_ = secrets + "/read";
+    ASSERT_TRUE(WriteWholeFile(secrets + "/tokens",
+                               absl::StrCat("write: ", kWriteToken,
+                                            "\nread: ", kReadToken, "\n"))
+                    .ok());
+    chmod((secrets + "/tokens").c_str(), 0600);
     ASSERT_TRUE(
         WriteWholeFile(write_token_file_, absl::StrCat(kWriteToken, "\n"))
             .ok());
     ASSERT_TRUE(WriteWholeFile(read_token_file_, kReadToken).ok());
+    absl::StatusOr<std::unique_ptr<EmberdProcess>> server =
+        EmberdProcess::Start(
+            {repo_, {"--auth_token_file=" + secrets + "/tokens"}});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(server).value();
+    address_ = server_->address();
     record_ = Runfile("tests/fixtures/burn/lenet-mnist-f16-burn0.18.0.mpk");
   }
-
-  void TearDown() override { server_->Shutdown(); }
 
   CommandResult Run(std::vector<std::string> args,
                     const RunOptions& options = {}) {
@@ -396,8 +383,7 @@ class TransferCommandsTest : public ::testing::Test {
   std::string write_token_file_;
   std::string read_token_file_;
   std::string record_;
-  std::unique_ptr<records::RecordsService> service_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<EmberdProcess> server_;
 };
 
 TEST_F(TransferCommandsTest, UploadPrintsPlainProgressWhenNotATerminal) {
@@ -521,28 +507,19 @@ TEST_F(TransferCommandsTest, DownloadWritesTheFileOnlyWhenComplete) {
   EXPECT_EQ(ls.out, "lenet-f32.mpk.gz\n");
 }
 
-TEST(TlsFlagsTest, TlsWithTheCaWorksAndAnUntrustedServerIsExitThree) {
+TEST(TlsFlagsTest, MutualTlsWithTheCaWorksAndAnUntrustedServerIsExitThree) {
   absl::StatusOr<auth::TestCertificates> certs =
       auth::MakeTestCertificates(TempDir("pki"));
   ASSERT_TRUE(certs.ok()) << certs.status();
   const std::string repo = TempDir("tls-repo");
   ASSERT_TRUE(CopyFixtureModel("connect4", repo).ok());
-  records::RecordsService::Options options;
-  options.repository = repo;
-  options.auth = auth::AuthPolicy::Open();
-  std::unique_ptr<records::RecordsService> service =
-      records::RecordsService::Create(std::move(options)).value();
-  std::shared_ptr<grpc::ServerCredentials> credentials =
-      auth::MakeServerCredentials(
-          {certs->server_cert, certs->server_key, certs->ca_cert})
-          .value();
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", credentials, &port);
-  builder.RegisterService(service.get());
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  ASSERT_NE(server, nullptr);
-  const std::string address = absl::StrCat("localhost:", port);
+  absl::StatusOr<std::unique_ptr<EmberdProcess>> server =
+      EmberdProcess::Start({repo,
+                            {"--tls_cert_file=" + certs->server_cert,
+                             "--tls_key_file=" + certs->server_key,
+                             "--tls_client_ca_file=" + certs->ca_cert}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string address = absl::StrCat("localhost:", (*server)->port());
   const std::string out = TempDir("tls-out") + "/connect4.mpk";
 
   CommandResult r = Ember({"download", "connect4", "-o", out, "--server",
@@ -561,7 +538,6 @@ TEST(TlsFlagsTest, TlsWithTheCaWorksAndAnUntrustedServerIsExitThree) {
              certs->ca_cert});
   EXPECT_EQ(r.exit_code, 2) << Describe(r);
   EXPECT_THAT(r.err, HasSubstr("need --tls"));
-  server->Shutdown();
 }
 
 // emberd with bearer tokens and its records service: the flow a user runs.
