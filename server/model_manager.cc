@@ -796,6 +796,9 @@ absl::Status ModelManager::WaitUntilServing(absl::string_view model_name,
   const std::string name(model_name);
   absl::MutexLock lock(&mu_);
   while (true) {
+    if (stop_waiting_) {
+      return absl::UnavailableError("server is shutting down");
+    }
     auto it = models_.find(name);
     if (it != models_.end()) {
       const ModelState& model = *it->second;
@@ -803,8 +806,10 @@ absl::Status ModelManager::WaitUntilServing(absl::string_view model_name,
       if (slot != model.slots.end()) {
         const Slot& s = slot->second;
         if (s.serving != nullptr && s.load_id == 0) return absl::OkStatus();
-        if (s.load_id == 0 && s.serving == nullptr &&
-            s.state == VersionState::kUnavailable && !s.reason.empty()) {
+        const bool out_of_service = s.state == VersionState::kUnavailable ||
+                                    s.state == VersionState::kUnloading;
+        if (s.load_id == 0 && s.serving == nullptr && out_of_service &&
+            !s.reason.empty()) {
           return absl::FailedPreconditionError(
               absl::StrCat(VersionLabel(name, version), ": ", s.reason));
         }
@@ -824,6 +829,12 @@ absl::Status ModelManager::WaitUntilServing(absl::string_view model_name,
     }
     WaitForChangeLocked(deadline);
   }
+}
+
+void ModelManager::StopWaiting() {
+  absl::MutexLock lock(&mu_);
+  stop_waiting_ = true;
+  ++generation_;
 }
 
 bool ModelManager::AwaitVersionState(absl::string_view model_name,

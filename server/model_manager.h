@@ -163,6 +163,10 @@ class ModelManager {
   absl::Status WaitUntilServing(absl::string_view model, int64_t version,
                                 absl::Time deadline) const;
 
+  // Makes every WaitUntilServing call, current and future, return
+  // UNAVAILABLE at once (the server is stopping).
+  void StopWaiting();
+
   // Waits until `version` of `model` has `state` (as Index reports it).
   // False on timeout.
   bool AwaitVersionState(absl::string_view model, int64_t version,
@@ -224,6 +228,7 @@ class ModelManager {
   absl::Status repository_error_ ABSL_GUARDED_BY(mu_);
   Garbage garbage_ ABSL_GUARDED_BY(mu_);
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_waiting_ ABSL_GUARDED_BY(mu_) = false;
   // Bumped on every published change; waiters watch it.
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
 

@@ -407,5 +407,37 @@ TEST_F(ModelManagerTest, FollowsSymlinkSwappedVolumes) {
   EXPECT_EQ(Served("m"), 2.0f);
 }
 
+TEST_F(ModelManagerTest, WaitUntilServingSaysWhetherAVersionWillServe) {
+  Start();
+  WriteConfig("m");
+  WriteFile(root_ + "/m/1/model.mpk", "offset=1");
+  const absl::Time deadline = absl::Now() + kWait;
+  Look();
+  EXPECT_TRUE(manager_->WaitUntilServing("m", 1, deadline).ok());
+
+  WriteFile(root_ + "/m/2/model.mpk", "bad");
+  Look();
+  absl::Status failed = manager_->WaitUntilServing("m", 2, deadline);
+  EXPECT_TRUE(absl::IsFailedPrecondition(failed)) << failed;
+  EXPECT_NE(failed.message().find("failed to load"), std::string::npos);
+
+  // Version 3 is served; version 1 is then below the latest-1 policy.
+  WriteFile(root_ + "/m/3/model.mpk", "offset=3");
+  Look();
+  EXPECT_TRUE(manager_->WaitUntilServing("m", 3, deadline).ok());
+  Look();
+  absl::Status old = manager_->WaitUntilServing("m", 1, deadline);
+  EXPECT_TRUE(absl::IsFailedPrecondition(old)) << old;
+
+  // Not in the repository (yet): waits until the deadline.
+  absl::Status absent =
+      manager_->WaitUntilServing("m", 9, absl::Now() + absl::Milliseconds(50));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(absent)) << absent;
+
+  manager_->StopWaiting();
+  EXPECT_TRUE(absl::IsUnavailable(
+      manager_->WaitUntilServing("m", 9, absl::InfiniteFuture())));
+}
+
 }  // namespace
 }  // namespace ember::server

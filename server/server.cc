@@ -167,6 +167,7 @@ bool EmberServer::Drain() {
   LOG(INFO) << "draining: refusing new requests, " << gate_.in_flight()
             << " in flight";
   gate_.StartDraining();
+  manager_->StopWaiting();  // uploads waiting to serve answer now
   {
     absl::MutexLock lock(&health_mu_);
     if (health_ != nullptr) health_->Shutdown();  // all NOT_SERVING
