@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
   const std::string token_file = absl::GetFlag(FLAGS_auth_token_file);
   if (token_file.empty()) {
     LOG(WARNING) << "no --auth_token_file: every call is allowed, including "
-                    "RepositoryModelLoad/Unload";
+                    "RepositoryModelLoad/Unload and record uploads";
     auth = ember::auth::AuthPolicy::Open();
   } else {
     auto tokens = ember::auth::AuthPolicy::LoadTokenFile(token_file);
