@@ -1,4 +1,4 @@
-// Test helpers for the daemon: a small real model whose output identifies
+// Test support for the daemon: a small real model whose output identifies
 // the record it was built from, a loader that tests can hold and release,
 // and repository writers.
 //
