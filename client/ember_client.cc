@@ -585,6 +585,11 @@ absl::StatusOr<std::unique_ptr<EmberClient>> EmberClient::Create(
   if (options.server.empty()) {
     return absl::InvalidArgumentError("no server address given");
   }
+  if (options.timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("timeout must be positive, not ",
+                     absl::FormatDuration(options.timeout)));
+  }
   if (options.chunk_bytes <= 0 || options.chunk_bytes > (3 << 20)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "chunk_bytes must be 1 .. 3 MiB, not ", options.chunk_bytes));

@@ -247,8 +247,10 @@ struct ClientOptions {
 class EmberClient {
  public:
   // Builds the channel. Does not connect (the first call does); fails only
-  // on bad options (e.g. an unreadable CA file, INVALID_ARGUMENT or
-  // NOT_FOUND naming the file).
+  // on bad options: INVALID_ARGUMENT for an empty server, a timeout that is
+  // not positive, chunk_bytes outside 1 byte .. 3 MiB, a certificate
+  // without its key or TLS files without tls; NOT_FOUND naming a file that
+  // cannot be read.
   static absl::StatusOr<std::unique_ptr<EmberClient>> Create(
       ClientOptions options);
 

@@ -285,6 +285,18 @@ TEST(ConnectionTest, BadOptionsAreRefused) {
   EXPECT_EQ(EmberClient::Create(options).status().code(),
             absl::StatusCode::kInvalidArgument);
   options.ca_file.clear();
+  options.timeout = absl::ZeroDuration();
+  EXPECT_THAT(EmberClient::Create(options).status().message(),
+              HasSubstr("timeout must be positive"));
+  options.timeout = absl::Seconds(1);
+  options.chunk_bytes = 4 << 20;
+  EXPECT_THAT(EmberClient::Create(options).status().message(),
+              HasSubstr("chunk_bytes"));
+  options.chunk_bytes = 1 << 20;
+  options.client_cert_file = "cert.pem";
+  EXPECT_THAT(EmberClient::Create(options).status().message(),
+              HasSubstr("needs its key"));
+  options.client_cert_file.clear();
   options.server.clear();
   EXPECT_EQ(EmberClient::Create(options).status().code(),
             absl::StatusCode::kInvalidArgument);
