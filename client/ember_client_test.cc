@@ -3,9 +3,11 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cmath>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -260,6 +262,32 @@ TEST_F(InferenceTest, ServerErrorsKeepCodeAndMessage) {
 
   EXPECT_EQ(client->LoadModel("no-such-model").code(),
             absl::StatusCode::kNotFound);
+}
+
+TEST_F(InferenceTest, OneClientServesManyThreads) {
+  const Golden golden = LoadConnect4Golden();
+  const std::vector<float> cells(golden.inputs.begin(), golden.inputs.end());
+  std::unique_ptr<EmberClient> client = Connect();
+  std::vector<std::thread> threads;
+  std::atomic<int> matched{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10; ++i) {
+        absl::StatusOr<InferResult> result = client->Infer(
+            "connect4",
+            {Tensor::FromFloats("board", golden.input_shape, cells)});
+        if (!result.ok()) continue;
+        absl::StatusOr<std::vector<double>> q = result->outputs[0].ToDoubles();
+        if (q.ok() && q->size() == golden.outputs.size() &&
+            std::fabs((*q)[0] - golden.outputs[0]) <=
+                golden.atol + golden.rtol * std::fabs(golden.outputs[0])) {
+          matched.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(matched.load(), 40);
 }
 
 TEST(ConnectionTest, UnreachableServerIsAConnectionFailure) {
