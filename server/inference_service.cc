@@ -356,10 +356,20 @@ grpc::Status InferenceService::RepositoryModelLoad(
   }
   LOG(INFO) << "model " << request->model_name() << ": load requested";
   manager_->AllowModel(request->model_name());
-  absl::Status scanned = watcher_->RescanNow();
-  if (!scanned.ok()) return ToGrpcStatus(scanned);
-  return ToGrpcStatus(manager_->AwaitModelSettled(request->model_name(),
-                                                  options_.load_timeout));
+  const absl::Time deadline = absl::Now() + options_.load_timeout;
+  while (true) {
+    absl::Status scanned = watcher_->RescanNow();
+    if (!scanned.ok()) return ToGrpcStatus(scanned);
+    absl::Status settled = manager_->AwaitModelSettled(request->model_name(),
+                                                       deadline - absl::Now());
+    // Files still being written are not loaded yet: look again once they
+    // had time to settle.
+    if (settled.ok() || !watcher_->incomplete_pending() ||
+        absl::Now() + watcher_->settle_time() >= deadline) {
+      return ToGrpcStatus(settled);
+    }
+    absl::SleepFor(watcher_->settle_time());
+  }
 }
 
 grpc::Status InferenceService::RepositoryModelUnload(

@@ -96,6 +96,11 @@ int64_t RepositoryWatcher::scan_count() const {
   return scans_;
 }
 
+bool RepositoryWatcher::incomplete_pending() const {
+  absl::MutexLock lock(&scan_mu_);
+  return incomplete_pending_;
+}
+
 void RepositoryWatcher::Run() {
   absl::Time next_poll = absl::Now() + options_.poll_interval;
   while (true) {

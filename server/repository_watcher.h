@@ -81,6 +81,12 @@ class RepositoryWatcher {
   // Number of completed scans (successful or not).
   int64_t scan_count() const;
 
+  // True when the latest scan saw a record or config still being written.
+  bool incomplete_pending() const;
+
+  // How long a file must stay unchanged to count as complete.
+  absl::Duration settle_time() const { return options_.settle_time; }
+
  private:
   RepositoryWatcher(Options options, const RepositoryFs* fs,
                     ModelManager* manager);

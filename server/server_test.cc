@@ -36,13 +36,16 @@ class ServerTest : public ::testing::Test {
   }
 
   void Start(absl::Duration poll = absl::Hours(1),
-             std::shared_ptr<const auth::AuthPolicy> auth = nullptr) {
+             std::shared_ptr<const auth::AuthPolicy> auth = nullptr,
+             absl::Duration settle = absl::ZeroDuration(),
+             bool inotify = true) {
     EmberServer::Options options;
     options.auth_policy = auth;
+    options.use_inotify = inotify;
     options.model_repository = root_;
     options.grpc_address = "127.0.0.1:0";
     options.poll_interval = poll;
-    options.settle_time = absl::ZeroDuration();
+    options.settle_time = settle;
     options.drain_timeout = absl::Seconds(20);
     options.loader = loader_.AsLoader();
     options.config_parser = ParseTestConfig;
@@ -438,6 +441,24 @@ TEST_F(ServerTest, TokensGuardModelAndRepositoryRpcs) {
   grpc::ClientContext context;
   inference::ServerLiveResponse live;
   EXPECT_TRUE(stub_->ServerLive(&context, {}, &live).ok());
+}
+
+TEST_F(ServerTest, LoadRequestWaitsForFilesStillSettling) {
+  // No inotify and no periodic rescan: only the load request looks.
+  Start(absl::Hours(1), nullptr, absl::Milliseconds(300), /*inotify=*/false);
+  WriteFile(root_ + "/n/config.pbtxt", "name: \"n\"");
+  WriteFile(root_ + "/n/1/model.mpk", "offset=5");
+  grpc::ClientContext context;
+  inference::RepositoryModelLoadRequest request;
+  request.set_model_name("n");
+  inference::RepositoryModelLoadResponse loaded;
+  grpc::Status status = stub_->RepositoryModelLoad(&context, request, &loaded);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  inference::ModelInferRequest infer = Request({0, 0});
+  infer.set_model_name("n");
+  inference::ModelInferResponse response;
+  ASSERT_TRUE(Infer(infer, &response).ok());
+  EXPECT_EQ(response.outputs(0).contents().fp32_contents(0), 5.0f);
 }
 
 }  // namespace
