@@ -471,6 +471,39 @@ TEST_F(TransferCommandsTest, UploadFailures) {
   EXPECT_NE(stat((repo_ + "/lenet/2").c_str(), &unused), 0);
 }
 
+TEST_F(TransferCommandsTest, UploadCreatesAModelFromItsConfig) {
+  const std::string dir = TempDir("new-model");
+  std::string config =
+      ReadWholeFile(Runfile("tests/fixtures/models/connect4/config.pbtxt"))
+          .value();
+  const size_t at = config.find("name: \"connect4\"");
+  ASSERT_NE(at, std::string::npos);
+  config.replace(at, 16, "name: \"c4new\"");
+  ASSERT_TRUE(WriteWholeFile(dir + "/c4new.pbtxt", config).ok());
+  const std::string record =
+      Runfile("tests/fixtures/burn/connect4-mlp-f32-burn0.16.1.mpk");
+
+  CommandResult r =
+      Run({"upload", "c4new", record, "-q", "--token-file", write_token_file_});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("NOT_FOUND"));
+  EXPECT_THAT(r.err, HasSubstr("config"));
+
+  r = Run({"upload", "c4new", record, "--config", dir + "/c4new.pbtxt",
+           "--wait", "-q", "--token-file", write_token_file_});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("uploaded c4new version 1: model.mpk"));
+  EXPECT_THAT(r.out, HasSubstr("serving: yes"));
+
+  // A record the model cannot be built from is refused before storing.
+  r = Run(
+      {"upload", "c4new", record_, "-q", "--token-file", write_token_file_});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("INVALID_ARGUMENT"));
+  struct stat unused;
+  EXPECT_NE(stat((repo_ + "/c4new/2").c_str(), &unused), 0);
+}
+
 TEST_F(TransferCommandsTest, DownloadWritesTheFileOnlyWhenComplete) {
   const std::string dir = TempDir("download");
   const std::string out = dir + "/lenet-f32.mpk.gz";
