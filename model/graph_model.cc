@@ -62,120 +62,133 @@ absl::StatusOr<std::unique_ptr<GraphModel>> GraphModel::Create(
         absl::StrCat(path, ": no layers and no architecture: set one of them"));
   }
 
-  // Value numbers by name, and the static type of every value.
-  std::map<std::string, int> values;
-  std::vector<TensorType> types;
+  Values values;
   for (const TensorSpec& spec : model->inputs_) {
-    values[spec.name] = types.size();
-    types.push_back({spec.type, spec.shape});
+    values.by_name[spec.name] = values.types.size();
+    values.types.push_back({spec.type, spec.shape});
   }
-
   for (const config::Layer& layer : config.layers()) {
-    Node node;
-    node.name = layer.name();
-    node.type = layer.type();
-    node.record_path = layer.record_path();
-    if (node.name.empty()) {
-      node.name = absl::StrCat("#", model->nodes_.size());
-      return absl::InvalidArgumentError(
-          absl::StrCat(model->Where(node), ": every layer needs a name"));
-    }
-    if (values.count(node.name) > 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(model->Where(node),
-                       ": the name is already used by an earlier layer or "
-                       "a model input"));
-    }
-    const std::string where = model->Where(node);
-
-    absl::StatusOr<std::unique_ptr<Module>> module =
-        CreateLayerModule(layer, record.item());
-    if (!module.ok()) return Prefixed(module.status(), where);
-    node.module = std::move(*module);
-
-    if (layer.inputs().empty()) {
-      node.inputs.push_back(model->nodes_.empty() ? 0 : types.size() - 1);
-    }
-    for (const std::string& input : layer.inputs()) {
-      auto it = values.find(input);
-      if (it == values.end()) {
-        bool later = false;
-        for (const config::Layer& other : config.layers()) {
-          later |= other.name() == input;
-        }
-        return absl::InvalidArgumentError(absl::StrCat(
-            where, ": input '", input, "' ",
-            later ? "is this layer or a later one (a cycle): inputs must "
-                    "come before the layer"
-                  : "is neither an earlier layer nor a model input"));
-      }
-      node.inputs.push_back(it->second);
-    }
-    const int arity = node.module->num_inputs();
-    const int given = node.inputs.size();
-    if ((arity >= 0 && given != arity) || (arity < 0 && given < 2)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, ": takes ", arity < 0 ? "two or more" : absl::StrCat(arity),
-          " input(s), got ", given));
-    }
-
-    std::vector<TensorType> in_types;
-    for (int v : node.inputs) in_types.push_back(types[v]);
-    absl::StatusOr<TensorType> out = node.module->OutputType(in_types);
-    if (!out.ok()) return Prefixed(out.status(), where);
-
-    values[node.name] = types.size();
-    types.push_back(*out);
-    model->parameter_bytes_ += node.module->parameter_bytes();
-    model->nodes_.push_back(std::move(node));
+    EMBER_RETURN_IF_ERROR(model->AddLayer(layer, config, record, values));
   }
+  EMBER_RETURN_IF_ERROR(model->ResolveOutputs(values));
 
-  // Outputs: by name, else the last layer for a single output.
-  for (const TensorSpec& spec : model->outputs_) {
-    int value;
-    auto it = values.find(spec.name);
-    if (it != values.end()) {
-      value = it->second;
-    } else if (model->outputs_.size() == 1) {
-      value = types.size() - 1;
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ": output '", spec.name,
-          "' names no layer; with several outputs each must be named like "
-          "the layer it returns"));
-    }
-    if (!TypeFitsSpec(types[value], spec)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": output '", spec.name, "' is declared ",
-                       DataTypeName(spec.type), ShapeToString(spec.shape),
-                       " but the graph produces ", TypeToString(types[value])));
-    }
-    model->output_values_.push_back(value);
-  }
-
-  model->last_use_.assign(types.size(), -1);
+  model->last_use_.assign(values.types.size(), -1);
   for (size_t i = 0; i < model->nodes_.size(); ++i) {
     for (int v : model->nodes_[i].inputs) model->last_use_[v] = i;
   }
-
   model->PlanInPlace();
+  model->WarnAboutUnusedParameters(record);
+  return model;
+}
 
+absl::Status GraphModel::AddLayer(const config::Layer& layer,
+                                  const config::ModelConfig& config,
+                                  const recorder::Record& record,
+                                  Values& values) {
+  Node node;
+  node.name = layer.name();
+  node.type = layer.type();
+  node.record_path = layer.record_path();
+  if (node.name.empty()) {
+    node.name = absl::StrCat("#", nodes_.size());
+    return absl::InvalidArgumentError(
+        absl::StrCat(Where(node), ": every layer needs a name"));
+  }
+  const std::string where = Where(node);
+  if (values.by_name.count(node.name) > 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where,
+        ": the name is already used by an earlier layer or a model "
+        "input"));
+  }
+
+  absl::StatusOr<std::unique_ptr<Module>> module =
+      CreateLayerModule(layer, record.item());
+  if (!module.ok()) return Prefixed(module.status(), where);
+  node.module = std::move(*module);
+
+  // Inputs: the previous value by default, else names defined earlier.
+  if (layer.inputs().empty()) {
+    node.inputs.push_back(nodes_.empty() ? 0 : values.types.size() - 1);
+  }
+  for (const std::string& input : layer.inputs()) {
+    auto it = values.by_name.find(input);
+    if (it == values.by_name.end()) {
+      bool later = false;
+      for (const config::Layer& other : config.layers()) {
+        later |= other.name() == input;
+      }
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": input '", input, "' ",
+          later ? "is this layer or a later one (a cycle): inputs must "
+                  "come before the layer"
+                : "is neither an earlier layer nor a model input"));
+    }
+    node.inputs.push_back(it->second);
+  }
+  const int arity = node.module->num_inputs();
+  const int given = node.inputs.size();
+  if ((arity >= 0 && given != arity) || (arity < 0 && given < 2)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, ": takes ", arity < 0 ? "two or more" : absl::StrCat(arity),
+        " input(s), got ", given));
+  }
+
+  std::vector<TensorType> in_types;
+  for (int v : node.inputs) in_types.push_back(values.types[v]);
+  absl::StatusOr<TensorType> out = node.module->OutputType(in_types);
+  if (!out.ok()) return Prefixed(out.status(), where);
+
+  values.by_name[node.name] = values.types.size();
+  values.types.push_back(*out);
+  parameter_bytes_ += node.module->parameter_bytes();
+  nodes_.push_back(std::move(node));
+  return absl::OkStatus();
+}
+
+absl::Status GraphModel::ResolveOutputs(const Values& values) {
+  for (const TensorSpec& spec : outputs_) {
+    int value;
+    auto it = values.by_name.find(spec.name);
+    if (it != values.by_name.end()) {
+      value = it->second;
+    } else if (outputs_.size() == 1) {
+      value = values.types.size() - 1;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          config_path_, ": output '", spec.name,
+          "' names no layer; with several outputs each must be named like "
+          "the layer it returns"));
+    }
+    const TensorType& type = values.types[value];
+    if (!TypeFitsSpec(type, spec)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(config_path_, ": output '", spec.name, "' is declared ",
+                       DataTypeName(spec.type), ShapeToString(spec.shape),
+                       " but the graph produces ", TypeToString(type)));
+    }
+    output_values_.push_back(value);
+  }
+  return absl::OkStatus();
+}
+
+void GraphModel::WarnAboutUnusedParameters(
+    const recorder::Record& record) const {
   // Parameters no layer reads usually mean a config that skips a layer.
   std::vector<std::string> unused;
   for (const recorder::TensorEntry& entry : record.Tensors()) {
     bool used = false;
-    for (const Node& node : model->nodes_) {
+    for (const Node& node : nodes_) {
       used |=
           !node.record_path.empty() && IsInside(entry.path, node.record_path);
     }
     if (!used) unused.push_back(entry.path);
   }
   if (!unused.empty()) {
-    LOG(WARNING) << path << ": " << unused.size()
+    LOG(WARNING) << config_path_ << ": " << unused.size()
                  << " record parameter(s) are used by no layer, e.g. '"
-                 << unused.front() << "' (record " << source.record_path << ")";
+                 << unused.front() << "' (record " << record_file_ << ")";
   }
-  return model;
 }
 
 void GraphModel::PlanInPlace() {

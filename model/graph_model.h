@@ -18,6 +18,7 @@
 #define EMBER_MODEL_GRAPH_MODEL_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -59,8 +60,22 @@ class GraphModel : public Model {
     bool in_place = false;
   };
 
+  // What Create knows about the values defined so far.
+  struct Values {
+    std::map<std::string, int> by_name;  // value number by name
+    std::vector<TensorType> types;       // static type by value number
+  };
+
+  // Builds, connects and type-checks one `layers` entry.
+  absl::Status AddLayer(const config::Layer& layer,
+                        const config::ModelConfig& config,
+                        const recorder::Record& record, Values& values);
+  // Maps each declared output to a value and checks its type.
+  absl::Status ResolveOutputs(const Values& values);
   // Marks the nodes that can run in place (see Node::in_place).
   void PlanInPlace();
+  // Logs record parameters that no layer reads.
+  void WarnAboutUnusedParameters(const recorder::Record& record) const;
 
   GraphModel() = default;
   // "config.pbtxt: layer 'fc1' (linear, record path 'fc1' in 1/model.mpk)".
