@@ -82,6 +82,13 @@ TEST(ThreadSafetyTest, LenetGraph) {
       *model, testing::LoadGoldenOrDie("lenet-mnist-f16-burn0.18.0").input);
 }
 
+TEST(ThreadSafetyTest, Connect4GraphWithInPlaceActivations) {
+  auto model = Load("connect4", "model.mpk");
+  ASSERT_NE(model, nullptr);
+  ExpectSameUnderConcurrency(
+      *model, testing::LoadGoldenOrDie("connect4-mlp-f32-burn0.16.1").input);
+}
+
 TEST(ThreadSafetyTest, ModernLstmArchitecture) {
   auto model = Load("lstm", "model.mpk");
   ASSERT_NE(model, nullptr);
