@@ -2,7 +2,11 @@
 // the real emberd (plaintext, with bearer tokens, and with mutual TLS),
 // checking output, messages and exit codes.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <memory>
@@ -276,6 +280,10 @@ TEST_F(ServerCommandsTest, InferFailures) {
       {{"infer", "no-such-model", "--input", "board=" + dir + "/short.json"},
        1,
        "no-such-model"},
+      {{"infer", "connect4", "--version", "9", "--input",
+        "board=" + dir + "/short.json"},
+       1,
+       "NOT_FOUND"},
       {{"infer", "connect4"}, 2, "at least one --input"},
       {{"infer", "connect4", "--input", "board"}, 2, "NAME=FILE"},
       {{"infer", "connect4", "--input", "a=-", "--input", "b=-"},
@@ -315,6 +323,26 @@ TEST(ServerDownTest, UnreachableServerIsExitThree) {
     EXPECT_EQ(r.exit_code, 3) << Describe(r);
     EXPECT_THAT(r.err, HasSubstr("cannot connect to " + address));
   }
+
+  // A port that accepts TCP but never speaks HTTP/2: the deadline passes
+  // while the channel is still connecting.
+  const int silent = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(silent, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(addr);
+  ASSERT_EQ(bind(silent, reinterpret_cast<sockaddr*>(&addr), length), 0);
+  ASSERT_EQ(listen(silent, 8), 0);
+  ASSERT_EQ(getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &length),
+            0);
+  const std::string silent_address =
+      absl::StrCat("127.0.0.1:", ntohs(addr.sin_port));
+  CommandResult r =
+      Ember({"health", "--server=" + silent_address, "--timeout=1s"});
+  EXPECT_EQ(r.exit_code, 3) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("cannot connect to " + silent_address));
+  close(silent);
   struct stat unused;
   EXPECT_NE(stat((repo + "/out.mpk").c_str(), &unused), 0);
 }

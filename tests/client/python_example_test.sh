@@ -2,7 +2,8 @@
 # Runs the Python example (client/python) against the real emberd: generates
 # its stubs with Debian's protoc, runs inference on connect4 (checking the
 # golden argmax), then, with tokens, uploads a half-precision record as
-# version 2, waits until it serves and runs inference on it.
+# version 2, waits until it serves and runs inference on it. Also feeds
+# `ember infer` arrays written by NumPy itself.
 set -euo pipefail
 
 root="$TEST_SRCDIR/ember"
@@ -77,6 +78,32 @@ echo "$out"
 grep -q "model connect4 version 1" <<<"$out" || fail "no model line"
 grep -q "q_values FP32 \[4, 7\]" <<<"$out" || fail "no q_values"
 grep -q "argmax \[4, 4, 4, 2\]" <<<"$out" || fail "argmax differs from golden"
+
+# The ember command line reads arrays as NumPy itself writes them: float64
+# (converted to the model's FP32), C order; Fortran order is refused.
+"$python" - "$tmp/boards.json" "$tmp" <<'PY'
+import json, sys
+import numpy as np
+doc = json.load(open(sys.argv[1]))
+boards = np.asarray(doc["data"], dtype=np.float64).reshape(doc["shape"])
+np.save(sys.argv[2] + "/boards.npy", boards)
+np.save(sys.argv[2] + "/boards-fortran.npy", np.asfortranarray(boards))
+PY
+out=$("$root/client/ember" infer connect4 --input "board=$tmp/boards.npy" \
+  --json --server "127.0.0.1:$emberd_port") || fail "ember infer: $out"
+argmax=$("$python" -c '
+import json, sys
+import numpy as np
+q = json.load(sys.stdin)["outputs"][0]
+print(np.asarray(q["data"]).reshape(q["shape"]).argmax(axis=1).tolist())
+' <<<"$out")
+[[ "$argmax" == "[4, 4, 4, 2]" ]] || fail "ember infer on .npy: $argmax"
+if out=$("$root/client/ember" infer connect4 \
+  --input "board=$tmp/boards-fortran.npy" \
+  --server "127.0.0.1:$emberd_port" 2>&1); then
+  fail "a Fortran-order array was accepted"
+fi
+grep -q "Fortran" <<<"$out" || fail "unexpected: $out"
 
 if out=$("${example[@]}" --server "127.0.0.1:$emberd_port" \
   infer no-such-model "$tmp/boards.json" 2>&1); then
