@@ -73,6 +73,10 @@ void ProgressBar::Draw(bool final) {
   const absl::Duration elapsed = options_.now() - start_;
   if (final) {
     absl::StrAppend(&line, "  ", FormatClock(elapsed));
+  } else if (total_ > 0 && done_ >= total_) {
+    // Every byte is out; the server may still be converting, checking or
+    // (for an upload with --wait) loading the model.
+    absl::StrAppend(&line, "  waiting for the server");
   } else if (total_ > 0 && done_ > 0) {
     const double left =
         absl::ToDoubleSeconds(elapsed) * (total_ - done_) / done_;

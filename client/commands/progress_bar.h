@@ -1,7 +1,8 @@
 // Transfer progress for `ember upload` and `ember download`, on stderr.
 //
 // On a terminal the bar is redrawn in place (carriage return) at most ten
-// times a second: bytes done and total, rate, and time left. When stderr
+// times a second: bytes done and total, rate, and time left (or, once every
+// byte is out, that the server is still working). When stderr
 // is not a terminal (a log, a pipe, CI) it prints plain lines instead, one
 // each time another tenth of the transfer is done, and a closing line, so
 // logs stay readable:

@@ -13,6 +13,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // A clock the test moves by hand.
 struct FakeClock {
@@ -83,7 +84,10 @@ TEST(ProgressBarTest, TerminalRedrawsInPlaceWithRateAndTimeLeft) {
             "left");
   EXPECT_THAT(frames[1], HasSubstr("[#####.....] 50%"));
   EXPECT_THAT(frames[1], HasSubstr("0:02 left"));
+  EXPECT_THAT(frames[2], HasSubstr("[##########] 100%"));
+  EXPECT_THAT(frames[2], HasSubstr("waiting for the server"));
   EXPECT_THAT(frames[3], HasSubstr("[##########] 100%"));
+  EXPECT_THAT(frames[3], Not(HasSubstr("waiting")));
   EXPECT_TRUE(absl::EndsWith(frames[3], "\n"));
 }
 
