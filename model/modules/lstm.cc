@@ -41,6 +41,28 @@ absl::Status CheckSequenceInput(const TensorType& in, int64_t d_input,
                    ": expected FP32 [batch, time, ", d_input, "]"));
 }
 
+// Burn >= 0.20 records the activations an Lstm was configured with, as an
+// enum map such as {"Sigmoid": nil}. Only the standard choice is computed
+// here; anything else must fail loudly rather than give wrong numbers.
+absl::Status CheckRecordedActivation(const recorder::Value& record,
+                                     absl::string_view path,
+                                     absl::string_view key,
+                                     absl::string_view expected) {
+  const recorder::Value* v = record.Find(key);
+  if (v == nullptr || v->is_nil()) return absl::OkStatus();
+  std::string name;
+  if (v->is_map() && v->map().size() == 1) {
+    name = v->map()[0].first;
+  } else if (v->type() == recorder::Value::Type::kString) {
+    name = v->string_value();
+  }
+  if (name == expected) return absl::OkStatus();
+  return absl::UnimplementedError(
+      absl::StrCat("record path '", JoinRecordPath(path, key),
+                   "': activation '", name.empty() ? "(unreadable)" : name,
+                   "' is not supported; only ", expected, " is"));
+}
+
 }  // namespace
 
 std::vector<float> SwapLeadingAxes(const float* x, int64_t a, int64_t b,
@@ -58,6 +80,12 @@ absl::StatusOr<std::unique_ptr<Lstm>> Lstm::Create(
     const recorder::Value& record, absl::string_view path,
     const LstmOptions& options) {
   EMBER_RETURN_IF_ERROR(CheckModuleRecord(record, path));
+  EMBER_RETURN_IF_ERROR(
+      CheckRecordedActivation(record, path, "gate_activation", "Sigmoid"));
+  EMBER_RETURN_IF_ERROR(
+      CheckRecordedActivation(record, path, "cell_activation", "Tanh"));
+  EMBER_RETURN_IF_ERROR(
+      CheckRecordedActivation(record, path, "hidden_activation", "Tanh"));
   std::unique_ptr<Lstm> lstm(new Lstm());
   lstm->path_ = std::string(path);
   lstm->options_ = options;

@@ -105,6 +105,24 @@ TEST(BiLstmTest, ConcatenatesForwardThenReverse) {
   ExpectValues(*y, want);
 }
 
+TEST(LstmTest, RecordedActivationsMustBeTheStandardOnes) {
+  Value burn_0_21 = LstmRecord();
+  burn_0_21.mutable_map().push_back(
+      {"gate_activation", ModuleRecord({{"Sigmoid", Value::Nil()}})});
+  burn_0_21.mutable_map().push_back(
+      {"cell_activation", ModuleRecord({{"Tanh", Value::Nil()}})});
+  burn_0_21.mutable_map().push_back(
+      {"hidden_activation", ModuleRecord({{"Tanh", Value::Nil()}})});
+  EXPECT_TRUE(Lstm::Create(burn_0_21, "lstm", {}).ok());
+
+  burn_0_21.mutable_map().back().second =
+      ModuleRecord({{"Relu", Value::Nil()}});
+  auto lstm = Lstm::Create(burn_0_21, "lstm", {});
+  ASSERT_FALSE(lstm.ok());
+  EXPECT_THAT(lstm.status().message(),
+              HasSubstr("'lstm.hidden_activation': activation 'Relu'"));
+}
+
 TEST(LstmTest, MissingGateAndWrongShapes) {
   Value missing = ModuleRecord({{"input_gate", GateRecord(0)}});
   auto lstm = Lstm::Create(missing, "enc.lstm", {});
