@@ -133,6 +133,10 @@ def main():
                                                "localhost:8001"))
     parser.add_argument("--token-file",
                         default=os.environ.get("EMBER_TOKEN_FILE"))
+    parser.add_argument("--tls", action="store_true",
+                        help="connect with TLS")
+    parser.add_argument("--ca", help="PEM of the CA that signed the server "
+                        "certificate (with --tls; default: system CAs)")
     parser.add_argument("--stubs", default=os.path.join(HERE, "generated"),
                         help="directory generate.sh wrote")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -149,7 +153,13 @@ def main():
     args = parser.parse_args()
 
     pb, pb_grpc, records_pb, records_grpc = load_stubs(args.stubs)
-    with grpc.insecure_channel(args.server) as channel:
+    if args.tls:
+        roots = open(args.ca, "rb").read() if args.ca else None
+        channel = grpc.secure_channel(
+            args.server, grpc.ssl_channel_credentials(root_certificates=roots))
+    else:
+        channel = grpc.insecure_channel(args.server)
+    with channel:
         try:
             if args.command == "infer":
                 infer(args, channel, pb, pb_grpc)

@@ -152,4 +152,30 @@ out=$("${example[@]}" --server "127.0.0.1:$emberd_port" \
   fail "inference on version 2 failed: $out"
 grep -q "model connect4 version 2" <<<"$out" || fail "not version 2: $out"
 grep -q "argmax \[4, 4, 4, 2\]" <<<"$out" || fail "argmax differs: $out"
+# The same over TLS, trusting a throwaway CA.
+pki="$tmp/pki"
+mkdir -p "$pki"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=test ca" \
+  -keyout "$pki/ca.key" -out "$pki/ca.pem" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+  -keyout "$pki/server.key" -out "$pki/server.csr" 2>/dev/null
+printf 'subjectAltName=DNS:localhost\n' >"$pki/ext"
+openssl x509 -req -in "$pki/server.csr" -CA "$pki/ca.pem" \
+  -CAkey "$pki/ca.key" -CAcreateserial -days 2 -extfile "$pki/ext" \
+  -out "$pki/server.pem" 2>/dev/null
+"$root/server/emberd" --model_repository="$tmp/repo" \
+  --grpc_address=127.0.0.1:0 --port_file="$tmp/tls.port" \
+  --tls_cert_file="$pki/server.pem" --tls_key_file="$pki/server.key" \
+  >"$tmp/tls.log" 2>&1 &
+pids+=($!)
+tls_port=$(wait_for_port "$tmp/tls.port" "$tmp/tls.log")
+out=""
+for _ in $(seq 100); do
+  if out=$("${example[@]}" --server "localhost:$tls_port" --tls \
+    --ca "$pki/ca.pem" infer connect4 "$tmp/boards.json" 2>&1); then
+    break
+  fi
+  sleep 0.1
+done
+grep -q "argmax \[4, 4, 4, 2\]" <<<"$out" || fail "TLS inference: $out"
 echo PASS
