@@ -46,13 +46,15 @@ absl::StatusOr<std::string> FindServedRecord(
   if (handle == nullptr) {
     return absl::NotFoundError(absl::StrCat(dir, ": not a readable directory"));
   }
-  // Version directories are named by a non-negative integer.
+  // Version directories are named like the daemon's repository expects:
+  // a positive decimal integer without sign or leading zeros.
   std::vector<std::pair<int64_t, std::string>> versions;
   while (const dirent* entry = readdir(handle)) {
     int64_t version;
     const std::string name = entry->d_name;
-    if (!name.empty() && std::all_of(name.begin(), name.end(), ::isdigit) &&
-        absl::SimpleAtoi(name, &version)) {
+    if (!name.empty() && name.size() <= 18 && name[0] != '0' &&
+        std::all_of(name.begin(), name.end(), ::isdigit) &&
+        absl::SimpleAtoi(name, &version) && version > 0) {
       versions.emplace_back(version, name);
     }
   }

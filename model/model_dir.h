@@ -18,7 +18,9 @@
 namespace ember::model {
 
 // The record file of the highest numbered version directory of `dir` that
-// holds one; with no such directory, a record directly in `dir`. The file
+// holds one; with no such directory, a record directly in `dir`. Version
+// directories follow the daemon's rule: positive decimal integers without
+// leading zeros. The file
 // name is config.record_file(), or "model.mpk" then "model.mpk.gz" when
 // that is empty. NotFound names the directory and the names tried.
 absl::StatusOr<std::string> FindServedRecord(const std::string& dir,

@@ -24,9 +24,12 @@ void Touch(const std::string& path) { std::ofstream(path) << "x"; }
 
 TEST(FindServedRecordTest, HighestVersionHoldingARecord) {
   const std::string dir = NewDir("versions");
-  for (const char* v : {"1", "2", "10", "11", "notes"}) {
+  for (const char* v : {"1", "2", "10", "11", "notes", "0", "012"}) {
     mkdir((dir + "/" + v).c_str(), 0755);
   }
+  // Not version directories for the daemon, so not for predict either.
+  Touch(dir + "/0/model.mpk");
+  Touch(dir + "/012/model.mpk");
   Touch(dir + "/1/model.mpk");
   Touch(dir + "/2/model.mpk.gz");
   Touch(dir + "/10/model.mpk");
