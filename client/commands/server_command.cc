@@ -120,11 +120,11 @@ absl::Status ServerError(absl::Status status) {
   if (IsConnectionFailure(status)) {
     return WithExitCode(std::move(status), kExitUnreachable);
   }
-  // The code first, as gRPC tools print it: scripts and people can tell
+  // The code first, as grpcurl prints it: scripts and people can tell
   // NOT_FOUND from PERMISSION_DENIED without parsing prose.
-  return absl::Status(status.code(),
-                      absl::StrCat(absl::StatusCodeToString(status.code()),
-                                   ": ", status.message()));
+  return absl::Status(
+      status.code(), absl::StrCat(absl::StatusCodeToString(status.code()), ": ",
+                                  status.message()));
 }
 
 std::string HumanBytes(uint64_t bytes) {

@@ -1,7 +1,7 @@
 // What every `ember` command that talks to a server shares: the connection
 // flags (--server, --tls, --ca, --cert, --key, --token-file, --timeout and
 // their environment variables), the mapping of errors to exit codes, and
-// small output helpers (aligned tables, byte sizes).
+// small output functions (aligned tables, byte sizes).
 //
 //   class PingCommand : public Command {
 //     void DefineArgs(ArgParser& args) override { server_.Define(args); }
