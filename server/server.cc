@@ -7,6 +7,7 @@
 #include "glog/logging.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "server/records/repository_files.h"
 
 namespace ember::server {
 
@@ -53,6 +54,8 @@ absl::Status EmberServer::Start() {
   scheduler_options.max_queue_size = options_.max_queue_size;
   scheduler_ = std::make_unique<FifoScheduler>(scheduler_options);
 
+  if (options_.records_service) RemoveStaleUploads();
+
   RepositoryWatcher::Options watcher_options;
   watcher_options.root = options_.model_repository;
   watcher_options.poll_interval = options_.poll_interval;
@@ -94,6 +97,19 @@ absl::Status EmberServer::Start() {
   LOG(INFO) << "emberd serving " << options_.model_repository << " on port "
             << port_;
   return absl::OkStatus();
+}
+
+void EmberServer::RemoveStaleUploads() {
+  // A daemon killed during an upload leaves a hidden staging entry behind;
+  // the watcher ignores it, so only this sweep reclaims the space.
+  absl::StatusOr<int> removed =
+      records::CleanStaleTempFiles(options_.model_repository);
+  if (!removed.ok()) {
+    LOG(WARNING) << "cannot sweep unfinished uploads: " << removed.status();
+  } else if (*removed > 0) {
+    LOG(INFO) << "removed " << *removed
+              << " unfinished upload(s) left by an earlier run";
+  }
 }
 
 absl::Status EmberServer::StartRecordsService() {

@@ -107,6 +107,8 @@ class EmberServer {
  private:
   explicit EmberServer(Options options);
   absl::Status Start();
+  // Removes staging entries an interrupted upload left in the repository.
+  void RemoveStaleUploads();
   absl::Status StartRecordsService();
   // Sets each model's health status from what is ready.
   void UpdateHealth() ABSL_LOCKS_EXCLUDED(health_mu_);

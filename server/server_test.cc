@@ -4,6 +4,7 @@
 #include "server/server.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -384,6 +385,18 @@ TEST_F(ServerTest, StartsWithoutRepositoryAndPicksItUpWhenItAppears) {
   ASSERT_TRUE(AwaitReady("m", 1));
   inference::ModelInferResponse response;
   EXPECT_TRUE(Infer(Request({1, 2}), &response).ok());
+}
+
+TEST_F(ServerTest, SweepsUploadsInterruptedByAnEarlierRun) {
+  // What a daemon killed mid-upload leaves: staging entries at the top of
+  // the repository and inside a model directory.
+  WriteFile(root_ + "/.ember-tmp-upload-1/m/config.pbtxt", "partial");
+  WriteFile(root_ + "/m/.ember-tmp-upload-2/1/model.mpk", "partial");
+  Start();
+  EXPECT_FALSE(std::filesystem::exists(root_ + "/.ember-tmp-upload-1"));
+  EXPECT_FALSE(std::filesystem::exists(root_ + "/m/.ember-tmp-upload-2"));
+  // The real model next to them is untouched and served.
+  EXPECT_TRUE(AwaitReady("m", 1));
 }
 
 TEST_F(ServerTest, LoadFailuresAppearInStatistics) {
