@@ -17,15 +17,15 @@
 //
 //   UploadOptions upload;
 //   upload.model = "connect4";
-//   upload.precision = Precision::kHalf;
+//   upload.precision = records::v1::PRECISION_HALF;
 //   upload.wait_until_serving = true;
 //   EMBER_ASSIGN_OR_RETURN(UploadResult stored,
 //                          client->UploadFile("model.mpk", upload));
 //
 // Every method returns the server's error as an absl::Status with the same
-// code and the server's message (see StatusFromGrpc). When the server could
-// not be reached at all, the status also answers true to
-// IsConnectionFailure().
+// code and the server's message (see StatusFromGrpc); a call the server does
+// not offer is UNIMPLEMENTED naming the method. When the server could not
+// be reached at all, the status also answers true to IsConnectionFailure().
 
 #ifndef EMBER_CLIENT_EMBER_CLIENT_H_
 #define EMBER_CLIENT_EMBER_CLIENT_H_
