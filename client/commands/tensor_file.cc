@@ -6,7 +6,6 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
-#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -24,6 +23,8 @@ namespace ember::client {
 namespace {
 
 constexpr absl::string_view kNpyMagic("\x93NUMPY", 6);
+// Largest input file read: emberd's default message limit.
+constexpr size_t kMaxInputBytes = size_t{256} << 20;
 
 template <typename T>
 T Load(const char* p) {
@@ -159,21 +160,27 @@ std::string NpyDatatype(absl::string_view code) {
 absl::StatusOr<Tensor> ReadTensorFile(const std::string& name,
                                       const std::string& path, std::istream& in,
                                       const std::string& default_datatype) {
-  std::string bytes;
-  std::string source = path;
-  if (path == "-") {
-    source = "stdin";
-    bytes.assign(std::istreambuf_iterator<char>(in),
-                 std::istreambuf_iterator<char>());
-  } else {
-    std::ifstream file(path, std::ios::binary);
+  std::string source = path == "-" ? "stdin" : path;
+  std::ifstream file;
+  std::istream* stream = &in;
+  if (path != "-") {
+    file.open(path, std::ios::binary);
     if (!file) {
       return absl::NotFoundError(
           absl::StrCat("input '", name, "': cannot read ", path));
     }
-    std::ostringstream buffer;
-    buffer << file.rdbuf();
-    bytes = buffer.str();
+    stream = &file;
+  }
+  // Bounded, so a device or an endless pipe cannot exhaust memory.
+  std::string bytes;
+  char buffer[1 << 16];
+  while (stream->read(buffer, sizeof(buffer)) || stream->gcount() > 0) {
+    bytes.append(buffer, stream->gcount());
+    if (bytes.size() > kMaxInputBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, ": input '", name, "' is larger than ", kMaxInputBytes >> 20,
+          " MiB, the largest message a server takes"));
+    }
   }
   if (absl::StartsWith(bytes, kNpyMagic)) {
     return ParseNpy(name, bytes, source);

@@ -27,8 +27,9 @@ namespace ember::client {
 
 // Reads `path` ("-": all of `in`) as .npy when it starts with the NumPy
 // magic, else as JSON. `default_datatype` applies to JSON without a
-// "datatype". Errors are INVALID_ARGUMENT (NOT_FOUND for a missing file)
-// and name the file.
+// "datatype". Inputs over 256 MiB (the server's default message limit) are
+// refused. Errors are INVALID_ARGUMENT (NOT_FOUND for a missing file) and
+// name the file.
 absl::StatusOr<Tensor> ReadTensorFile(const std::string& name,
                                       const std::string& path, std::istream& in,
                                       const std::string& default_datatype);
