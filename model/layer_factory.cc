@@ -107,6 +107,7 @@ absl::StatusOr<std::unique_ptr<Module>> BuildPool(LayerInput in,
   EMBER_ASSIGN_OR_RETURN(options.stride,
                          s.GetInts("stride", options.kernel, 2, 1));
   EMBER_ASSIGN_OR_RETURN(Padding padding, ParsePadding(s, 2, false));
+  EMBER_ASSIGN_OR_RETURN(options.ceil_mode, s.GetBool("ceil_mode", false));
   if (padding.mode == Padding::Mode::kExplicit) {
     options.padding = padding.amounts;
   }

@@ -90,6 +90,10 @@ TEST(LayerFactoryTest, PoolSettings) {
   EXPECT_EQ(*OutShape("adaptive_avg_pool2d", "", {{"output_size", "1"}},
                       {-1, 3, -1, -1}),
             (Shape{-1, 3, 1, 1}));
+  EXPECT_EQ(
+      *OutShape("max_pool2d", "", {{"kernel_size", "2"}, {"ceil_mode", "true"}},
+                {1, 3, 7, 7}),
+      (Shape{1, 3, 4, 4}));
   auto missing = OutShape("max_pool2d", "", {}, {1, 3, 8, 8});
   ASSERT_FALSE(missing.ok());
   EXPECT_THAT(missing.status().message(), HasSubstr("'kernel_size'"));

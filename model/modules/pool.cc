@@ -53,6 +53,23 @@ absl::StatusOr<std::unique_ptr<Pool2d>> Pool2d::Create(
   return std::unique_ptr<Pool2d>(new Pool2d(kind, options));
 }
 
+absl::StatusOr<int64_t> Pool2d::PoolOutputSize(int axis, int64_t in) const {
+  const int64_t k = options_.kernel[axis], stride = options_.stride[axis];
+  const int64_t d = options_.dilation[axis];
+  const int64_t begin = options_.padding[axis],
+                end = options_.padding[axis + 2];
+  EMBER_ASSIGN_OR_RETURN(int64_t size,
+                         WindowOutputSize(in, k, stride, d, begin, end));
+  if (!options_.ceil_mode || size < 0) return size;
+  // Rounding up adds a last, partial window when the division has a
+  // remainder, unless that window would start beyond the input and the
+  // leading padding.
+  const int64_t span = in + begin + end - d * (k - 1) - 1;
+  if (span % stride != 0) ++size;
+  if ((size - 1) * stride >= in + begin) --size;
+  return size;
+}
+
 absl::StatusOr<TensorType> Pool2d::OutputType(
     absl::Span<const TensorType> inputs) const {
   const TensorType& in = inputs[0];
@@ -60,9 +77,7 @@ absl::StatusOr<TensorType> Pool2d::OutputType(
   EMBER_RETURN_IF_ERROR(CheckImageInput(in, name));
   TensorType out = in;
   for (int a = 0; a < 2; ++a) {
-    absl::StatusOr<int64_t> size = WindowOutputSize(
-        in.shape[2 + a], options_.kernel[a], options_.stride[a],
-        options_.dilation[a], options_.padding[a], options_.padding[a + 2]);
+    absl::StatusOr<int64_t> size = PoolOutputSize(a, in.shape[2 + a]);
     if (!size.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
           name, " on input ", TypeToString(in), ": ", size.status().message()));
@@ -84,6 +99,10 @@ absl::StatusOr<Tensor> Pool2d::Forward(absl::Span<const Tensor> inputs) const {
   const int64_t sh = options_.stride[0], sw = options_.stride[1];
   const int64_t dh = options_.dilation[0], dw = options_.dilation[1];
   const int64_t pt = options_.padding[0], pl = options_.padding[1];
+  // Where average windows end when padded cells count: at the padded
+  // input's edge, which only a ceil_mode window crosses.
+  const int64_t h_end = h + options_.padding[2],
+                w_end = w + options_.padding[3];
   const float* in = x.data<float>();
   float* out = y.mutable_data<float>();
   const bool is_max = kind_ == Kind::kMax;
@@ -106,7 +125,15 @@ absl::StatusOr<Tensor> Pool2d::Forward(absl::Span<const Tensor> inputs) const {
           }
         }
         if (!is_max) {
-          acc /= options_.count_include_pad ? kh * kw : inside;
+          if (options_.count_include_pad) {
+            const int64_t rows =
+                std::min(r * sh - pt + kh, h_end) - (r * sh - pt);
+            const int64_t cols =
+                std::min(s * sw - pl + kw, w_end) - (s * sw - pl);
+            acc /= rows * cols;
+          } else {
+            acc /= inside;
+          }
         }
         out[(p * oh + r) * ow + s] = acc;
       }

@@ -31,6 +31,11 @@ struct PoolOptions {
   // Average pooling: divide by the whole window including padded cells
   // (Burn's default, true) or only by the cells inside the input.
   bool count_include_pad = true;
+  // Output size rounds up instead of down (Burn >= 0.21's `ceil_mode`,
+  // with PyTorch's rule that the last window must start inside the input
+  // or its leading padding). Average windows that cross the padded edge
+  // count only the cells up to it.
+  bool ceil_mode = false;
 };
 
 // Max or average pooling over sliding windows. Immutable; thread-safe.
@@ -51,6 +56,8 @@ class Pool2d : public Module {
  private:
   Pool2d(Kind kind, const PoolOptions& options)
       : kind_(kind), options_(options) {}
+  // Output size along `axis` (0 = H, 1 = W) for an input of size `in`.
+  absl::StatusOr<int64_t> PoolOutputSize(int axis, int64_t in) const;
 
   Kind kind_;
   PoolOptions options_;

@@ -71,6 +71,40 @@ TEST(Pool2dTest, AverageCountIncludePad) {
        -0.022222222f, -0.13333333f, -0.1f, 0.033333333f, -0.2f});
 }
 
+// ceil_mode expectations from a float64 numpy loop (offline) over PyTorch's
+// rule: out = ceil((n + pads - k) / s) + 1, dropping a last window that
+// would start past the input and leading padding; an average window is
+// divided by its cells up to the padded edge (count_include_pad) or by its
+// cells inside the input.
+TEST(Pool2dTest, CeilModeAddsPartialWindows) {
+  Tensor x = Tensor::FromVector({1, 1, 5, 5}, Ramp(25));
+  PoolOptions options;
+  options.ceil_mode = true;
+  Tensor max = Pool(Pool2d::Kind::kMax, options, x);
+  EXPECT_EQ(max.shape(), (std::vector<int64_t>{1, 1, 3, 3}));
+  ExpectValues(max, {0.4f, 0.5f, 0.3f, 0.1f, 0.4f, 0.5f, 0.3f, 0.2f, -0.2f});
+  ExpectValues(
+      Pool(Pool2d::Kind::kAvg, options, x),
+      {-0.05f, -0.025f, 0.2f, -0.2f, 0.1f, 0.05f, 0.1f, -0.15f, -0.2f});
+
+  PoolOptions three;
+  three.kernel = {3, 3};
+  three.ceil_mode = true;
+  Tensor six = Pool(Pool2d::Kind::kMax, three,
+                    Tensor::FromVector({1, 1, 6, 6}, Ramp(36)));
+  EXPECT_EQ(six.shape(), (std::vector<int64_t>{1, 1, 3, 3}));
+  ExpectValues(six, {0.5f, 0.5f, 0.4f, 0.5f, 0.5f, 0.4f, 0.5f, 0.4f, 0.4f});
+
+  // When the windows fit exactly, ceil_mode changes nothing.
+  PoolOptions padded = Padded();
+  padded.ceil_mode = true;
+  Tensor exact = Pool(Pool2d::Kind::kAvg, padded,
+                      Tensor::FromVector({1, 1, 5, 5}, Ramp(25)));
+  ExpectValues(exact, {-0.022222222f, 0.055555556f, 0.055555556f, -0.077777778f,
+                       -0.044444444f, -0.022222222f, 0.0f, -0.033333333f,
+                       -0.044444444f});
+}
+
 TEST(Pool2dTest, RejectsBadOptionsAndInputs) {
   PoolOptions zero;
   zero.kernel = {0, 2};
