@@ -159,6 +159,10 @@ TEST(TensorFileTest, ReadsStdinAndSniffsTheFormat) {
   EXPECT_EQ(
       ReadTensorFile("x", "/no/such.json", unused, "FP32").status().code(),
       absl::StatusCode::kNotFound);
+  // An endless source is cut off instead of exhausting memory.
+  EXPECT_THAT(
+      ReadTensorFile("x", "/dev/zero", unused, "FP32").status().message(),
+      HasSubstr("/dev/zero: input 'x' is larger than 256 MiB"));
 }
 
 TEST(TensorFileTest, JsonOutputRoundTrips) {
