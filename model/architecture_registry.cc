@@ -21,6 +21,10 @@ class Registry {
   }
 
   absl::Status Register(const std::string& name, ArchitectureFactory f) {
+    if (name.empty() || f == nullptr) {
+      return absl::InvalidArgumentError(
+          "an architecture needs a name and a factory");
+    }
     absl::MutexLock lock(&mu_);
     if (!factories_.emplace(name, std::move(f)).second) {
       return absl::AlreadyExistsError(

@@ -39,8 +39,8 @@ using ArchitectureFactory =
         const config::ModelConfig& config, const recorder::Record& record,
         const BuildSource& source)>;
 
-// Adds `factory` under `name`. AlreadyExists when the name is taken.
-// Thread-safe.
+// Adds `factory` under `name`. AlreadyExists when the name is taken,
+// InvalidArgument for an empty name or factory. Thread-safe.
 absl::Status RegisterArchitecture(const std::string& name,
                                   ArchitectureFactory factory);
 

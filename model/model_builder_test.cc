@@ -529,8 +529,16 @@ TEST(ModelBuilderTest, RegisteredArchitectureIsUsed) {
                     return absl::UnimplementedError(source.record_path);
                   })
                   .ok());
-  EXPECT_EQ(RegisterArchitecture("test_only", nullptr).code(),
+  EXPECT_EQ(RegisterArchitecture(
+                "test_only",
+                [](auto&, auto&, auto&) {
+                  return absl::StatusOr<std::shared_ptr<const Model>>(
+                      absl::InternalError("second"));
+                })
+                .code(),
             absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(RegisterArchitecture("no_factory", nullptr).code(),
+            absl::StatusCode::kInvalidArgument);
   auto model = Build(R"pb(architecture: "test_only")pb", MlpRecord());
   EXPECT_EQ(model.status().code(), absl::StatusCode::kUnimplemented);
   EXPECT_EQ(model.status().message(), kRecordPath);
