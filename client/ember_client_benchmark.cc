@@ -24,9 +24,15 @@ namespace {
 
 using ::ember::testing::EmberdProcess;
 
-// One emberd serving connect4 and lenet for every benchmark.
+// One emberd serving connect4 and lenet for every benchmark; main stops it.
+std::unique_ptr<EmberdProcess>& ServerHolder() {
+  static std::unique_ptr<EmberdProcess> server;
+  return server;
+}
+
 EmberdProcess* Server() {
-  static EmberdProcess* server = [] {
+  std::unique_ptr<EmberdProcess>& server = ServerHolder();
+  if (server == nullptr) {
     const std::string repo = testing::TempDir("bench-repo");
     for (const char* model : {"connect4", "lenet"}) {
       if (!testing::CopyFixtureModel(model, repo).ok()) abort();
@@ -36,9 +42,9 @@ EmberdProcess* Server() {
         !(*started)->WaitForModel("lenet").ok()) {
       abort();
     }
-    return started->release();
-  }();
-  return server;
+    server = std::move(started).value();
+  }
+  return server.get();
 }
 
 std::unique_ptr<EmberClient> Connect() {
@@ -99,4 +105,10 @@ BENCHMARK(BM_HealthRoundTrip)->UseRealTime();
 }  // namespace
 }  // namespace ember::client
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  ember::client::ServerHolder().reset();  // stops emberd
+  return 0;
+}
