@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -136,6 +137,8 @@ absl::StatusOr<std::unique_ptr<EmberdProcess>> EmberdProcess::Start(
   const pid_t pid = fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {
+    // emberd must not outlive a test that crashes or is killed.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     const int log =
         open(process->log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     const int null = open("/dev/null", O_RDONLY);
