@@ -21,7 +21,9 @@ std::unique_ptr<ProgressBar> MakeBar(const std::string& label, bool quiet) {
   if (quiet) return nullptr;
   ProgressBar::Options options;
   options.label = label;
-  options.terminal = isatty(STDERR_FILENO) != 0;
+  // Redrawing is for a person watching: when either stream goes to a file
+  // or a pipe the output is being kept or parsed, so it gets plain lines.
+  options.terminal = isatty(STDERR_FILENO) != 0 && isatty(STDOUT_FILENO) != 0;
   return std::make_unique<ProgressBar>(std::cerr, std::move(options));
 }
 

@@ -1,6 +1,7 @@
 // `ember upload` and `ember download`: move Burn records to and from a
 // server's repository (the records service), with a progress display on
-// stderr (see ProgressBar).
+// stderr (see ProgressBar): redrawn in place when stderr and stdout are
+// both terminals, plain lines otherwise.
 //
 //   $ ember upload connect4 model.mpk --precision half --wait
 //   uploaded connect4 version 2: model.mpk, 10.2 KiB, half precision, mpk
