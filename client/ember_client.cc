@@ -590,9 +590,11 @@ absl::StatusOr<std::unique_ptr<EmberClient>> EmberClient::Create(
         absl::StrCat("timeout must be positive, not ",
                      absl::FormatDuration(options.timeout)));
   }
-  if (options.chunk_bytes <= 0 || options.chunk_bytes > (3 << 20)) {
+  if (options.chunk_bytes < (4 << 10) || options.chunk_bytes > (3 << 20)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "chunk_bytes must be 1 .. 3 MiB, not ", options.chunk_bytes));
+        "chunk_bytes must be 4 KiB .. 3 MiB (the records service's "
+        "range), not ",
+        options.chunk_bytes));
   }
   if (options.client_cert_file.empty() != options.client_key_file.empty()) {
     return absl::InvalidArgumentError(

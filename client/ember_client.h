@@ -237,7 +237,8 @@ struct ClientOptions {
   // Largest message sent or received. Default: 256 MiB, the server's own
   // default, so large tensors fit.
   int max_message_bytes = 256 << 20;
-  // Bytes per upload chunk (and requested per download chunk). 1 MiB.
+  // Bytes per upload chunk (and requested per download chunk), 4 KiB ..
+  // 3 MiB. Default 1 MiB.
   int chunk_bytes = 1 << 20;
 };
 
@@ -248,7 +249,7 @@ class EmberClient {
  public:
   // Builds the channel. Does not connect (the first call does); fails only
   // on bad options: INVALID_ARGUMENT for an empty server, a timeout that is
-  // not positive, chunk_bytes outside 1 byte .. 3 MiB, a certificate
+  // not positive, chunk_bytes outside 4 KiB .. 3 MiB, a certificate
   // without its key or TLS files without tls; NOT_FOUND naming a file that
   // cannot be read.
   static absl::StatusOr<std::unique_ptr<EmberClient>> Create(

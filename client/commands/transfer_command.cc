@@ -84,7 +84,7 @@ void TransferFlags::Define(ArgParser& args, bool upload) {
                  upload ? "container to store (default as-is)"
                         : "container to fetch (default as-is)");
   args.AddString("chunk-size", "BYTES", &chunk_size,
-                 "bytes per message, up to 3 MiB (default 1 MiB)");
+                 "bytes per message, 4 KiB .. 3 MiB (default 1 MiB)");
   args.AddBool("quiet", &quiet, "no progress display");
   args.AddShortName('q', "quiet");
   args.AddBool("json", &json, "print the result as JSON");
@@ -100,9 +100,9 @@ absl::Status TransferFlags::Validate() {
   EMBER_ASSIGN_OR_RETURN(parsed_format, ParseRecordFormat(format));
   if (!chunk_size.empty() &&
       (!absl::SimpleAtoi(chunk_size, &parsed_chunk_size) ||
-       parsed_chunk_size < 1 || parsed_chunk_size > (3 << 20))) {
+       parsed_chunk_size < 4096 || parsed_chunk_size > (3 << 20))) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "--chunk-size takes 1 .. 3145728 bytes, not \"", chunk_size, "\""));
+        "--chunk-size takes 4096 .. 3145728 bytes, not \"", chunk_size, "\""));
   }
   return absl::OkStatus();
 }

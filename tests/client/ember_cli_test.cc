@@ -486,6 +486,9 @@ TEST_F(TransferCommandsTest, UploadFailures) {
        2,
        "expected full, half, double or as-is"},
       {{"upload", "lenet", record_, "--version", "0"}, 2, "--version"},
+      {{"upload", "lenet", record_, "--chunk-size", "2048"},
+       2,
+       "--chunk-size takes 4096 .. 3145728 bytes"},
       {{"upload", "lenet"}, 2, "missing argument FILE"},
   };
   for (const Case& c : cases) {
