@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -985,9 +986,10 @@ absl::StatusOr<UploadResult> EmberClient::Upload(
   header->set_config_pbtxt(options.config_pbtxt);
   header->set_replace_config(options.replace_config);
   header->set_wait_until_serving(options.wait_until_serving);
+  // 0 would mean the server's default; ask for at least 1 ms.
   header->set_wait_timeout_ms(static_cast<uint32_t>(
-      std::min<int64_t>(absl::ToInt64Milliseconds(options.wait_timeout),
-                        std::numeric_limits<uint32_t>::max())));
+      std::clamp<int64_t>(absl::ToInt64Milliseconds(options.wait_timeout), 1,
+                          std::numeric_limits<uint32_t>::max())));
 
   // A failed Write means the server ended the call; Finish says why.
   absl::Status local = absl::OkStatus();
