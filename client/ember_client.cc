@@ -21,13 +21,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/sha256.h"
 #include "common/status_macros.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 #include "recorder/half.h"
-#include "server/records/sha256.h"
 
 namespace ember::client {
 namespace {
@@ -915,7 +915,7 @@ absl::StatusOr<UploadResult> EmberClient::UploadFile(
         absl::StrCat("cannot open ", path, ": ", strerror(errno)));
   }
   std::unique_ptr<FILE, int (*)(FILE*)> closer(file, fclose);
-  records::Sha256 hash;
+  Sha256 hash;
   uint64_t total = 0;
   std::string buffer(options_.chunk_bytes, '\0');
   while (true) {
@@ -958,7 +958,7 @@ absl::StatusOr<UploadResult> EmberClient::UploadBytes(
     at += n;
     return chunk;
   };
-  return Upload(options, bytes.size(), records::Sha256Hex(bytes), next);
+  return Upload(options, bytes.size(), Sha256Hex(bytes), next);
 }
 
 absl::StatusOr<UploadResult> EmberClient::Upload(
@@ -1044,7 +1044,7 @@ absl::StatusOr<RecordInfo> EmberClient::Download(
   records::v1::DownloadResponse response;
   bool have_metadata = false;
   RecordInfo info;
-  records::Sha256 hash;
+  Sha256 hash;
   uint64_t done = 0;
   absl::Status local = absl::OkStatus();
   while (reader->Read(&response)) {

@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/json.h"
+#include "common/sha256.h"
 #include "common/status_macros.h"
 #include "gmock/gmock.h"
 #include "grpcpp/server.h"
@@ -22,7 +23,6 @@
 #include "server/auth/test_certificates.h"
 #include "server/auth/tls_credentials.h"
 #include "server/records/records_service.h"
-#include "server/records/sha256.h"
 #include "tests/client/emberd_process.h"
 
 namespace ember::client {
@@ -460,7 +460,7 @@ TEST_F(RecordsTest, UploadFileInChunksWithProgressThenDownload) {
   ASSERT_TRUE(stored.ok()) << stored.status();
   EXPECT_EQ(stored->record.version(), 2);
   EXPECT_EQ(stored->record.precision(), records::v1::PRECISION_HALF);
-  EXPECT_EQ(stored->sent_sha256, records::Sha256Hex(record));
+  EXPECT_EQ(stored->sent_sha256, Sha256Hex(record));
   // 20255 bytes in 4 KiB chunks: a start, five chunks, all of it at the end.
   ASSERT_EQ(progress.size(), 6u);
   EXPECT_EQ(progress.front(), std::make_pair(uint64_t{0}, record.size()));
@@ -489,7 +489,7 @@ TEST_F(RecordsTest, UploadFileInChunksWithProgressThenDownload) {
   ASSERT_TRUE(bytes.ok());
   EXPECT_EQ(bytes->size(), info->size());
   EXPECT_EQ(last_done, info->size());
-  EXPECT_EQ(records::Sha256Hex(*bytes), info->sha256());
+  EXPECT_EQ(Sha256Hex(*bytes), info->sha256());
 }
 
 TEST_F(RecordsTest, UploadBytesAndDownloadToString) {
@@ -585,7 +585,7 @@ class BrokenRecords final : public records::v1::Records::Service {
     response.mutable_metadata()->set_size(bytes.size());
     response.mutable_metadata()->set_sha256(fault_ == Fault::kWrongDigest
                                                 ? std::string(64, '0')
-                                                : records::Sha256Hex(bytes));
+                                                : Sha256Hex(bytes));
     writer->Write(response);
     const size_t send = fault_ == Fault::kWrongDigest ? bytes.size() : 4000;
     for (size_t at = 0; at < send; at += 1000) {

@@ -23,7 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "server/records/repository_files.h"
-#include "server/records/sha256.h"
+#include "common/sha256.h"
 
 namespace ember::records {
 

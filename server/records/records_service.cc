@@ -19,7 +19,7 @@
 #include "server/records/chunk_pipeline.h"
 #include "server/records/repository_files.h"
 #include "server/records/repository_names.h"
-#include "server/records/sha256.h"
+#include "common/sha256.h"
 
 namespace ember::records {
 namespace {

@@ -31,7 +31,7 @@
 #include "recorder/codec.h"
 #include "server/auth/auth_policy.h"
 #include "server/records/repository_names.h"
-#include "server/records/sha256.h"
+#include "common/sha256.h"
 #include "tests/records/transfer.h"
 
 namespace ember::records {

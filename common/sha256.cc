@@ -1,11 +1,11 @@
-#include "server/records/sha256.h"
+#include "common/sha256.h"
 
 #include <openssl/evp.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 
-namespace ember::records {
+namespace ember {
 
 Sha256::Sha256() : context_(EVP_MD_CTX_new()) {
   EVP_DigestInit_ex(context_, EVP_sha256(), nullptr);
@@ -39,4 +39,4 @@ bool IsSha256Hex(absl::string_view hex) {
   return true;
 }
 
-}  // namespace ember::records
+}  // namespace ember

@@ -5,8 +5,8 @@
 //   hash.Update(second_chunk);
 //   std::string hex = hash.HexDigest();  // 64 lower-case hex characters
 
-#ifndef EMBER_SERVER_RECORDS_SHA256_H_
-#define EMBER_SERVER_RECORDS_SHA256_H_
+#ifndef EMBER_COMMON_SHA256_H_
+#define EMBER_COMMON_SHA256_H_
 
 #include <openssl/types.h>
 
@@ -14,7 +14,7 @@
 
 #include "absl/strings/string_view.h"
 
-namespace ember::records {
+namespace ember {
 
 // Incremental SHA-256. Not thread-safe; one per stream.
 class Sha256 {
@@ -37,6 +37,6 @@ std::string Sha256Hex(absl::string_view bytes);
 // True when `hex` is 64 hexadecimal characters (either case).
 bool IsSha256Hex(absl::string_view hex);
 
-}  // namespace ember::records
+}  // namespace ember
 
-#endif  // EMBER_SERVER_RECORDS_SHA256_H_
+#endif  // EMBER_COMMON_SHA256_H_

@@ -1,8 +1,8 @@
-#include "server/records/sha256.h"
+#include "common/sha256.h"
 
 #include "gtest/gtest.h"
 
-namespace ember::records {
+namespace ember {
 namespace {
 
 TEST(Sha256Test, KnownDigests) {
@@ -31,4 +31,4 @@ TEST(Sha256Test, RecognisesHex) {
 }
 
 }  // namespace
-}  // namespace ember::records
+}  // namespace ember
