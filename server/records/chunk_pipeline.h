@@ -22,8 +22,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "server/records/repository_files.h"
 #include "common/sha256.h"
+#include "server/records/repository_files.h"
 
 namespace ember::records {
 

@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/sha256.h"
 #include "glog/logging.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "model/model_builder.h"
@@ -19,7 +20,6 @@
 #include "server/records/chunk_pipeline.h"
 #include "server/records/repository_files.h"
 #include "server/records/repository_names.h"
-#include "common/sha256.h"
 
 namespace ember::records {
 namespace {

@@ -21,6 +21,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "common/sha256.h"
 #include "google/protobuf/text_format.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -31,7 +32,6 @@
 #include "recorder/codec.h"
 #include "server/auth/auth_policy.h"
 #include "server/records/repository_names.h"
-#include "common/sha256.h"
 #include "tests/records/transfer.h"
 
 namespace ember::records {
