@@ -57,22 +57,26 @@ absl::Status ModelsCommand::Run(std::ostream& out) {
       auto it = records[m.name].find(version);
       if (it != records[m.name].end()) info = &it->second;
     }
-    rows.push_back(
-        {m.name, m.version.empty() ? "-" : m.version, m.state,
-         info != nullptr ? std::string(PrecisionName(info->precision())) : "-",
-         info != nullptr ? HumanBytes(info->size()) : "-", m.reason});
+    // A listed record the server cannot decode has no precision or format
+    // (0 on the wire, which in requests means "as stored").
+    const std::string precision =
+        info != nullptr && info->precision() != records::v1::PRECISION_KEEP
+            ? std::string(PrecisionName(info->precision()))
+            : "";
+    rows.push_back({m.name, m.version.empty() ? "-" : m.version, m.state,
+                    precision.empty() ? "-" : precision,
+                    info != nullptr ? HumanBytes(info->size()) : "-",
+                    m.reason});
     json::Value row = json::Value::MakeObject();
     row.Set("name", json::Value::String(m.name));
     row.Set("version", json::Value::String(m.version));
     row.Set("state", json::Value::String(m.state));
-    row.Set("precision",
-            json::Value::String(
-                info != nullptr ? std::string(PrecisionName(info->precision()))
-                                : ""));
+    row.Set("precision", json::Value::String(precision));
     row.Set("format",
             json::Value::String(
-                info != nullptr ? std::string(RecordFormatName(info->format()))
-                                : ""));
+                info != nullptr && info->format() != records::v1::FORMAT_KEEP
+                    ? std::string(RecordFormatName(info->format()))
+                    : ""));
     row.Set("size", info != nullptr ? json::Value::Uint(info->size())
                                     : json::Value::Null());
     row.Set("sha256",

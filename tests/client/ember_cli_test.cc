@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "common/json.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -533,6 +535,42 @@ TEST_F(TransferCommandsTest, UploadCreatesAModelFromItsConfig) {
   EXPECT_THAT(r.err, HasSubstr("INVALID_ARGUMENT"));
   struct stat unused;
   EXPECT_NE(stat((repo_ + "/c4new/2").c_str(), &unused), 0);
+}
+
+TEST_F(TransferCommandsTest, ModelsShowsWhyABrokenRecordIsNotServing) {
+  // A record cut short is renamed over the serving one: the version keeps
+  // serving its previous record and the table says why, with no precision
+  // for a record that cannot be decoded.
+  CommandResult r;
+  for (int i = 0; i < 300; ++i) {  // up to 30 s for the first load
+    r = Run({"models", "--json", "--token-file", read_token_file_});
+    if (absl::StrContains(r.out, "\"state\": \"READY\"")) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_THAT(r.out, HasSubstr("\"state\": \"READY\"")) << Describe(r);
+  absl::StatusOr<std::string> bytes = ReadWholeFile(record_);
+  ASSERT_TRUE(bytes.ok());
+  const std::string target = repo_ + "/lenet/1/model.mpk";
+  ASSERT_TRUE(
+      WriteWholeFile(target + ".tmp", bytes->substr(0, bytes->size() / 2))
+          .ok());
+  ASSERT_EQ(rename((target + ".tmp").c_str(), target.c_str()), 0);
+
+  for (int i = 0; i < 300; ++i) {  // up to 30 s for the reload to fail
+    r = Run({"models", "--json", "--token-file", read_token_file_});
+    if (r.out.find("still serving the previous record") != std::string::npos) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("truncated"));
+  EXPECT_THAT(r.out, HasSubstr("\"precision\": \"\""));
+  EXPECT_THAT(r.out, HasSubstr("\"format\": \"\""));
+  EXPECT_THAT(r.out, HasSubstr("\"state\": \"READY\""));
+  r = Run({"models", "--token-file", read_token_file_});
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, Not(HasSubstr("as-is")));
 }
 
 TEST_F(TransferCommandsTest, DownloadWritesTheFileOnlyWhenComplete) {
