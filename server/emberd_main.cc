@@ -75,6 +75,15 @@ ABSL_FLAG(std::string, auth_token_file, "",
 ABSL_FLAG(bool, records_service, true,
           "Serve ember.records.v1.Records (upload and download of records, "
           "uploads need the write token) on the same port.");
+ABSL_FLAG(uint64_t, max_upload_bytes, uint64_t{4} << 30,
+          "Largest record an upload may send, in bytes; larger uploads are "
+          "refused with RESOURCE_EXHAUSTED before anything is written.");
+ABSL_FLAG(int32_t, max_concurrent_uploads, 1,
+          "Uploads processed at once (each holds about four times its record "
+          "in memory); further uploads wait for a slot.");
+ABSL_FLAG(int32_t, max_concurrent_conversions, 1,
+          "Downloads converted to another precision or format at once (each "
+          "holds about three times the record); further ones wait.");
 ABSL_FLAG(int32_t, verbosity, 0,
           "Verbose log level (glog VLOG); 1 logs each failed request and "
           "each record still being written.");
@@ -133,6 +142,12 @@ int main(int argc, char** argv) {
   options.max_message_size = absl::GetFlag(FLAGS_max_message_size);
   options.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);
   options.records_service = absl::GetFlag(FLAGS_records_service);
+  options.records_options.max_upload_bytes =
+      absl::GetFlag(FLAGS_max_upload_bytes);
+  options.records_options.max_concurrent_uploads =
+      absl::GetFlag(FLAGS_max_concurrent_uploads);
+  options.records_options.max_concurrent_conversions =
+      absl::GetFlag(FLAGS_max_concurrent_conversions);
   options.loader = ember::model::LoadModel;
   options.config_parser = ember::model::ParseModelConfig;
 

@@ -609,6 +609,31 @@ TEST_F(TransferCommandsTest, DownloadWritesTheFileOnlyWhenComplete) {
   EXPECT_EQ(ls.out, "lenet-f32.mpk.gz\n");
 }
 
+TEST(UploadLimitFlagTest, EmberdRefusesRecordsOverMaxUploadBytes) {
+  const std::string repo = TempDir("limit-repo");
+  ASSERT_TRUE(CopyFixtureModel("connect4", repo).ok());
+  absl::StatusOr<std::unique_ptr<EmberdProcess>> server =
+      EmberdProcess::Start({repo, {"--max_upload_bytes=10000"}});
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string address = absl::StrCat("127.0.0.1:", (*server)->port());
+  const std::string record =
+      Runfile("tests/fixtures/burn/connect4-mlp-f32-burn0.16.1.mpk");
+
+  // The fixture is 20,255 bytes: over the limit, refused, nothing written.
+  CommandResult r = Ember({"upload", "connect4", record, "--server", address});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("RESOURCE_EXHAUSTED"));
+  EXPECT_THAT(r.err, HasSubstr("10000"));
+  EXPECT_FALSE(ReadWholeFile(repo + "/connect4/2/model.mpk").ok());
+
+  // Half precision fits under the limit once converted, but the limit is
+  // on what the client sends, so it is refused too.
+  r = Ember({"upload", "connect4", record, "--precision", "half", "--server",
+             address});
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("RESOURCE_EXHAUSTED"));
+}
+
 TEST(TlsFlagsTest, MutualTlsWithTheCaWorksAndAnUntrustedServerIsExitThree) {
   absl::StatusOr<auth::TestCertificates> certs =
       auth::MakeTestCertificates(TempDir("pki"));
