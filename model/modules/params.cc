@@ -1,5 +1,6 @@
 #include "model/modules/params.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -41,6 +42,10 @@ absl::string_view ValueTypeName(const recorder::Value& v) {
 // a corrupt shape fails with a status instead of exhausting memory.
 constexpr uint64_t kMaxParamElements = uint64_t{1} << 34;
 
+// Elements converted per step: 32 KiB of f32 on the stack, small enough to
+// stay in cache between the conversion and the copy into the parameter.
+constexpr uint64_t kConversionBlock = 8192;
+
 absl::StatusOr<Param> ConvertParam(const recorder::Tensor& tensor,
                                    std::string path, int rank) {
   Param param;
@@ -68,13 +73,29 @@ absl::StatusOr<Param> ConvertParam(const recorder::Tensor& tensor,
         " of ", recorder::DTypeName(tensor.dtype), " needs ", want_bytes,
         " bytes, the parameter holds ", tensor.bytes.size()));
   }
-  param.values.resize(count);
-  absl::Status converted = recorder::CopyToFloat32(
-      tensor, absl::Span<float>(param.values.data(), param.values.size()));
-  if (!converted.ok()) {
-    return absl::Status(
-        converted.code(),
-        absl::StrCat("record path '", param.path, "': ", converted.message()));
+  // Converted a block at a time through a small buffer and appended, so
+  // each element of `values` is written once; resize() would first zero
+  // the whole parameter, one extra pass over memory as large as the model.
+  param.values.reserve(count);
+  const uint64_t element_bytes = recorder::DTypeSize(tensor.dtype);
+  float block[kConversionBlock];
+  recorder::Tensor part;
+  part.id = tensor.id;
+  part.layout = tensor.layout;
+  part.dtype = tensor.dtype;
+  for (uint64_t done = 0; done < count;) {
+    const uint64_t n = std::min<uint64_t>(kConversionBlock, count - done);
+    part.shape = {n};
+    part.bytes = tensor.bytes.substr(done * element_bytes, n * element_bytes);
+    absl::Status converted =
+        recorder::CopyToFloat32(part, absl::Span<float>(block, n));
+    if (!converted.ok()) {
+      return absl::Status(converted.code(),
+                          absl::StrCat("record path '", param.path,
+                                       "': ", converted.message()));
+    }
+    param.values.insert(param.values.end(), block, block + n);
+    done += n;
   }
   return param;
 }
