@@ -27,14 +27,11 @@ absl::Status ChunkPipeline::Push(std::string chunk) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> ChunkPipeline::Finish() {
-  {
-    absl::MutexLock lock(&mu_);
-    closed_ = true;
-    mu_.Await(absl::Condition(&finished_));
-    if (!error_.ok()) return error_;
-  }
-  return hash_.HexDigest();
+absl::Status ChunkPipeline::Finish() {
+  absl::MutexLock lock(&mu_);
+  closed_ = true;
+  mu_.Await(absl::Condition(&finished_));
+  return error_;
 }
 
 void ChunkPipeline::Run() {
@@ -53,9 +50,7 @@ void ChunkPipeline::Run() {
       chunk = std::move(queue_.front());
       queue_.pop_front();
     }
-    hash_.Update(chunk);
-    absl::Status written =
-        file_ != nullptr ? file_->Append(chunk) : absl::OkStatus();
+    absl::Status written = file_->Append(chunk);
     absl::MutexLock lock(&mu_);
     queued_bytes_ -= chunk.size();
     if (!written.ok()) {

@@ -1,14 +1,19 @@
-// Hashes upload chunks and writes them to a staged file on a thread of its
-// own, so the thread reading the gRPC stream never waits on the disk or
-// the digest.
+// Writes upload chunks to a staged file on a thread of its own, so the
+// thread reading the gRPC stream never waits on the disk while there is
+// room in the queue.
 //
-//   ChunkPipeline pipeline(staged_file.get());  // or nullptr: hash only
+//   ChunkPipeline pipeline(staged_file.get());
 //   while (reader->Read(&message)) {
 //     payload.append(message.chunk());
-//     std::string chunk = std::move(*message.mutable_chunk());
-//     EMBER_RETURN_IF_ERROR(pipeline.Push(std::move(chunk)));
+//     hash.Update(message.chunk());
+//     EMBER_RETURN_IF_ERROR(
+//         pipeline.Push(std::move(*message.mutable_chunk())));
 //   }
-//   EMBER_ASSIGN_OR_RETURN(std::string sha256, pipeline.Finish());
+//   EMBER_RETURN_IF_ERROR(pipeline.Finish());
+//
+// Hashing is deliberately not done here: on two cores the receive thread
+// hashing with SHA-NI as chunks arrive costs less than a worker that
+// hashes and writes in turn, whose hashing then also waits on the disk.
 
 #ifndef EMBER_SERVER_RECORDS_CHUNK_PIPELINE_H_
 #define EMBER_SERVER_RECORDS_CHUNK_PIPELINE_H_
@@ -20,9 +25,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "common/sha256.h"
 #include "server/records/repository_files.h"
 
 namespace ember::records {
@@ -34,7 +37,7 @@ class ChunkPipeline {
   // Chunks queued but not yet written, in bytes, before Push waits.
   static constexpr uint64_t kMaxQueuedBytes = uint64_t{32} << 20;
 
-  // `file` (may be nullptr) must outlive the pipeline; only the worker
+  // `file` must not be null and must outlive the pipeline; only the worker
   // thread touches it until Finish returns.
   explicit ChunkPipeline(StagedFile* file);
   // Stops the worker (dropping what is queued) if Finish was not called.
@@ -47,17 +50,15 @@ class ChunkPipeline {
   // worker's first write error, if any, so a full disk stops the upload
   // early.
   absl::Status Push(std::string chunk);
-  // Waits until everything queued is hashed and written; returns the hex
-  // SHA-256 of all chunks, or the first write error. Call once.
-  absl::StatusOr<std::string> Finish();
+  // Waits until everything queued is written; returns the first write
+  // error. Call once. The file is not fsynced (StagedFile::Finish does).
+  absl::Status Finish();
 
  private:
   void Run();
 
   StagedFile* const file_;
-  Sha256 hash_;  // worker thread only
-  // Held only to move chunks in and out of the queue, never while hashing
-  // or writing.
+  // Held only to move chunks in and out of the queue, never while writing.
   absl::Mutex mu_;
   std::deque<std::string> queue_ ABSL_GUARDED_BY(mu_);
   uint64_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;

@@ -30,7 +30,7 @@ std::string Chunk(int i, size_t size) {
   return chunk;
 }
 
-TEST(ChunkPipelineTest, HashesAndWritesEverythingInOrder) {
+TEST(ChunkPipelineTest, WritesEverythingInOrder) {
   const std::string dir = TestDir();
   auto staged = StagedDirectory::Create(dir);
   ASSERT_TRUE(staged.ok());
@@ -45,10 +45,10 @@ TEST(ChunkPipelineTest, HashesAndWritesEverythingInOrder) {
       all += chunk;
       ASSERT_TRUE(pipeline.Push(std::move(chunk)).ok());
     }
-    auto digest = pipeline.Finish();
-    ASSERT_TRUE(digest.ok()) << digest.status();
-    EXPECT_EQ(*digest, Sha256Hex(all));
+    absl::Status finished = pipeline.Finish();
+    ASSERT_TRUE(finished.ok()) << finished;
   }
+  EXPECT_EQ((*file)->size(), all.size());
   ASSERT_TRUE((*file)->Finish().ok());
   std::ifstream in((*staged)->path() + "/payload", std::ios::binary);
   std::ostringstream text;
@@ -56,17 +56,13 @@ TEST(ChunkPipelineTest, HashesAndWritesEverythingInOrder) {
   EXPECT_TRUE(text.str() == all);
 }
 
-TEST(ChunkPipelineTest, HashOnly) {
-  ChunkPipeline pipeline(nullptr);
-  ASSERT_TRUE(pipeline.Push("ab").ok());
-  ASSERT_TRUE(pipeline.Push("c").ok());
-  auto digest = pipeline.Finish();
-  ASSERT_TRUE(digest.ok());
-  EXPECT_EQ(*digest, Sha256Hex("abc"));
-}
-
 TEST(ChunkPipelineTest, DroppedWithoutFinish) {
-  ChunkPipeline pipeline(nullptr);
+  const std::string dir = TestDir();
+  auto staged = StagedDirectory::Create(dir);
+  ASSERT_TRUE(staged.ok());
+  auto file = (*staged)->CreateFile("payload");
+  ASSERT_TRUE(file.ok());
+  ChunkPipeline pipeline(file->get());
   ASSERT_TRUE(pipeline.Push(std::string(1 << 20, 'x')).ok());
   // The destructor stops the worker; nothing hangs.
 }
@@ -89,9 +85,9 @@ TEST(ChunkPipelineTest, WriteErrorStopsTheUpload) {
     for (int i = 0; i < 200 && pushed.ok(); ++i) {
       pushed = pipeline.Push(std::string(1 << 20, 'x'));
     }
-    const auto finished = pipeline.Finish();
+    const absl::Status finished = pipeline.Finish();
     const bool ok =
-        finished.status().code() == absl::StatusCode::kResourceExhausted &&
+        finished.code() == absl::StatusCode::kResourceExhausted &&
         (pushed.ok() || pushed.code() == absl::StatusCode::kResourceExhausted);
     _exit(ok ? 0 : 12);
   }

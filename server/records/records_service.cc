@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -622,8 +623,13 @@ absl::StatusOr<std::string> RecordsService::ReceivePayload(
   const uint64_t limit = options_.max_upload_bytes;
   std::string payload;
   if (header.total_size() > 0) payload.reserve(header.total_size());
-  // Hashing and the disk write run beside this loop.
-  ChunkPipeline pipeline(sink);
+  // The digest is taken here, on the chunk just received and still in
+  // cache; only the disk write runs beside this loop. On two cores shared
+  // with the gRPC threads this measured faster than hashing on the
+  // writer's thread, and the hash no longer waits behind a slow disk.
+  Sha256 hash;
+  std::optional<ChunkPipeline> pipeline;
+  if (sink != nullptr) pipeline.emplace(sink);
 
   v1::UploadRequest message;
   while (reader->Read(&message)) {
@@ -637,16 +643,21 @@ absl::StatusOr<std::string> RecordsService::ReceivePayload(
           what, ": payload exceeds this server's limit of ", limit, " bytes"));
     }
     payload.append(chunk);
-    absl::Status pushed = pipeline.Push(std::move(*message.mutable_chunk()));
-    if (!pushed.ok()) return Annotate(pushed, what);
+    hash.Update(chunk);
+    if (pipeline.has_value()) {
+      absl::Status pushed = pipeline->Push(std::move(*message.mutable_chunk()));
+      if (!pushed.ok()) return Annotate(pushed, what);
+    }
   }
   if (context->IsCancelled()) {
     return absl::CancelledError(
         absl::StrCat(what, ": the client went away after ", payload.size(),
                      " bytes; nothing was written"));
   }
-  absl::StatusOr<std::string> digest = pipeline.Finish();
-  if (!digest.ok()) return Annotate(digest.status(), what);
+  if (pipeline.has_value()) {
+    absl::Status written = pipeline->Finish();
+    if (!written.ok()) return Annotate(written, what);
+  }
   if (header.total_size() > 0 && payload.size() != header.total_size()) {
     return absl::DataLossError(
         absl::StrCat(what, ": the stream carried ", payload.size(),
@@ -656,7 +667,7 @@ absl::StatusOr<std::string> RecordsService::ReceivePayload(
     return absl::InvalidArgumentError(
         absl::StrCat(what, ": no record bytes were sent"));
   }
-  *sha256 = *std::move(digest);
+  *sha256 = hash.HexDigest();
   return payload;
 }
 

@@ -250,7 +250,9 @@ TEST_F(RecordsServiceTest, RoundTripsEveryFixtureAtEveryPrecision) {
       EXPECT_TRUE(stored == expected);
       EXPECT_EQ(info.size(), stored.size());
       EXPECT_EQ(info.sha256(), Sha256Hex(stored));
-      if (up != v1::PRECISION_KEEP) EXPECT_EQ(info.precision(), up);
+      if (up != v1::PRECISION_KEEP) {
+        EXPECT_EQ(info.precision(), up);
+      }
 
       // Downloads: as stored gives the file unchanged; any precision gives
       // exactly the codec's conversion of the stored record.
