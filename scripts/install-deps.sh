@@ -18,6 +18,8 @@ PACKAGES=(
   libssl-dev             # SHA-256 of records (libcrypto; gRPC uses it too)
   grpc-proto             # health/reflection .proto files for test clients
   python3-grpcio python3-protobuf  # interoperability tests
+  python3-numpy          # reference values in tests; the Python example
+  openssl                # throwaway certificates for the TLS tests
   clang-format           # source formatting check
 )
 
