@@ -105,4 +105,19 @@ absl::StatusOr<std::vector<TensorSpec>> ResolveSpecs(
   return given;
 }
 
+absl::Status CompiledModel::ResolveIo(
+    const config::ModelConfig& config, absl::string_view config_path,
+    const std::vector<TensorSpec>& default_inputs,
+    const std::vector<TensorSpec>& default_outputs) {
+  absl::StatusOr<std::vector<TensorSpec>> inputs =
+      ResolveSpecs(config.input(), "input", config_path, default_inputs);
+  if (!inputs.ok()) return inputs.status();
+  absl::StatusOr<std::vector<TensorSpec>> outputs =
+      ResolveSpecs(config.output(), "output", config_path, default_outputs);
+  if (!outputs.ok()) return outputs.status();
+  inputs_ = *std::move(inputs);
+  outputs_ = *std::move(outputs);
+  return absl::OkStatus();
+}
+
 }  // namespace ember::model

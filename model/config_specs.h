@@ -42,6 +42,26 @@ absl::StatusOr<std::vector<TensorSpec>> ResolveSpecs(
     absl::string_view kind, absl::string_view config_path,
     const std::vector<TensorSpec>& defaults);
 
+// Base of compiled architectures: publishes the input and output specs
+// resolved once, at construction, from the config against the
+// architecture's own defaults (see ResolveSpecs). Subclasses implement
+// Forward and parameter_bytes; immutable after ResolveIo.
+class CompiledModel : public Model {
+ public:
+  const std::vector<TensorSpec>& inputs() const override { return inputs_; }
+  const std::vector<TensorSpec>& outputs() const override { return outputs_; }
+
+  // Call once, before the model is shared.
+  absl::Status ResolveIo(const config::ModelConfig& config,
+                         absl::string_view config_path,
+                         const std::vector<TensorSpec>& default_inputs,
+                         const std::vector<TensorSpec>& default_outputs);
+
+ private:
+  std::vector<TensorSpec> inputs_;
+  std::vector<TensorSpec> outputs_;
+};
+
 }  // namespace ember::model
 
 #endif  // EMBER_MODEL_CONFIG_SPECS_H_

@@ -15,7 +15,7 @@ namespace ember::model {
 namespace {
 
 // Immutable after construction; Forward is thread-safe.
-class BurnBookMlp : public Model {
+class BurnBookMlp : public CompiledModel {
  public:
   BurnBookMlp(std::unique_ptr<Linear> linear_in,
               std::unique_ptr<Linear> linear_out)
@@ -23,27 +23,9 @@ class BurnBookMlp : public Model {
         linear_out_(std::move(linear_out)),
         activation_(Activation::Kind::kRelu) {}
 
-  absl::Status SetSpecs(const config::ModelConfig& config,
-                        const std::string& config_path) {
-    EMBER_ASSIGN_OR_RETURN(
-        inputs_,
-        ResolveSpecs(
-            config.input(), "input", config_path,
-            {{"input", DataType::kFloat32, {-1, linear_in_->d_input()}}}));
-    EMBER_ASSIGN_OR_RETURN(
-        outputs_,
-        ResolveSpecs(
-            config.output(), "output", config_path,
-            {{"output", DataType::kFloat32, {-1, linear_out_->d_output()}}}));
-    return absl::OkStatus();
-  }
-
-  const std::vector<TensorSpec>& inputs() const override { return inputs_; }
-  const std::vector<TensorSpec>& outputs() const override { return outputs_; }
-
   absl::StatusOr<std::vector<Tensor>> Forward(
       absl::Span<const Tensor> inputs) const override {
-    EMBER_RETURN_IF_ERROR(CheckInputs(inputs_, inputs));
+    EMBER_RETURN_IF_ERROR(CheckInputs(this->inputs(), inputs));
     const Tensor& x = inputs[0];
     const int64_t batch = x.dim(0);
     std::vector<float> hidden(batch * linear_in_->d_output());
@@ -59,12 +41,13 @@ class BurnBookMlp : public Model {
     return linear_in_->parameter_bytes() + linear_out_->parameter_bytes();
   }
 
+  int64_t d_input() const { return linear_in_->d_input(); }
+  int64_t d_output() const { return linear_out_->d_output(); }
+
  private:
   std::unique_ptr<Linear> linear_in_;
   std::unique_ptr<Linear> linear_out_;
   Activation activation_;
-  std::vector<TensorSpec> inputs_;
-  std::vector<TensorSpec> outputs_;
 };
 
 }  // namespace
@@ -99,7 +82,10 @@ absl::StatusOr<std::shared_ptr<const Model>> BuildBurnBookMlp(
   }
   auto model =
       std::make_shared<BurnBookMlp>(std::move(layers[0]), std::move(layers[1]));
-  EMBER_RETURN_IF_ERROR(model->SetSpecs(config, source.config_path));
+  EMBER_RETURN_IF_ERROR(model->ResolveIo(
+      config, source.config_path,
+      {{"input", DataType::kFloat32, {-1, model->d_input()}}},
+      {{"output", DataType::kFloat32, {-1, model->d_output()}}}));
   return std::shared_ptr<const Model>(std::move(model));
 }
 

@@ -198,7 +198,7 @@ class Stack {
 };
 
 // Immutable after construction; Forward is thread-safe.
-class ModernLstm : public Model {
+class ModernLstm : public CompiledModel {
  public:
   ModernLstm(Stack forward, std::optional<Stack> reverse,
              std::unique_ptr<Linear> fc, int64_t d_input)
@@ -207,31 +207,14 @@ class ModernLstm : public Model {
         fc_(std::move(fc)),
         d_input_(d_input) {}
 
-  absl::Status SetSpecs(const config::ModelConfig& config,
-                        const std::string& config_path) {
-    EMBER_ASSIGN_OR_RETURN(
-        inputs_,
-        ResolveSpecs(config.input(), "input", config_path,
-                     {{"sequence", DataType::kFloat32, {-1, -1, d_input_}}}));
-    EMBER_ASSIGN_OR_RETURN(
-        outputs_,
-        ResolveSpecs(
-            config.output(), "output", config_path,
-            {{"prediction", DataType::kFloat32, {-1, fc_->d_output()}}}));
-    return absl::OkStatus();
-  }
-
-  const std::vector<TensorSpec>& inputs() const override { return inputs_; }
-  const std::vector<TensorSpec>& outputs() const override { return outputs_; }
-
   absl::StatusOr<std::vector<Tensor>> Forward(
       absl::Span<const Tensor> inputs) const override {
-    EMBER_RETURN_IF_ERROR(CheckInputs(inputs_, inputs));
+    EMBER_RETURN_IF_ERROR(CheckInputs(this->inputs(), inputs));
     const Tensor& x = inputs[0];
     const int64_t batch = x.dim(0), time = x.dim(1);
     if (time < 1) {
       return absl::InvalidArgumentError(
-          absl::StrCat("input '", inputs_[0].name, "' ", x.ShapeString(),
+          absl::StrCat("input '", this->inputs()[0].name, "' ", x.ShapeString(),
                        ": the sequence needs at least one step"));
     }
     const int64_t h = forward_.hidden();
@@ -269,8 +252,6 @@ class ModernLstm : public Model {
   std::optional<Stack> reverse_;
   std::unique_ptr<Linear> fc_;
   int64_t d_input_;
-  std::vector<TensorSpec> inputs_;
-  std::vector<TensorSpec> outputs_;
 };
 
 absl::StatusOr<std::shared_ptr<const Model>> Build(
@@ -309,9 +290,13 @@ absl::StatusOr<std::shared_ptr<const Model>> Build(
   if (fc->d_input() != features) {
     return ShapeMismatch("fc.weight", "d_input", fc->d_input(), features);
   }
+  const int64_t d_output = fc->d_output();
   auto model = std::make_shared<ModernLstm>(
       std::move(forward), std::move(reverse), std::move(fc), d_input);
-  EMBER_RETURN_IF_ERROR(model->SetSpecs(config, source.config_path));
+  EMBER_RETURN_IF_ERROR(
+      model->ResolveIo(config, source.config_path,
+                       {{"sequence", DataType::kFloat32, {-1, -1, d_input}}},
+                       {{"prediction", DataType::kFloat32, {-1, d_output}}}));
   return std::shared_ptr<const Model>(std::move(model));
 }
 
