@@ -21,8 +21,9 @@ echo "== bazel test //..."
 bazel test //... --test_output=errors 2>&1 | tail -n 200
 rc=${PIPESTATUS[0]}
 
-# Count test cases from every target's JUnit XML.
-read -r p f < <(/usr/bin/python3 scripts/count_tests.py bazel-testlogs)
+# Count test cases from the JUnit XML of every test target of this run.
+read -r p f < <(bazel query 'tests(//...)' 2>/dev/null |
+  /usr/bin/python3 scripts/count_tests.py bazel-testlogs)
 passed=$((passed + p))
 failed=$((failed + f))
 # A build failure or a crashed target may leave no XML: count it as failed.
