@@ -394,22 +394,32 @@ absl::StatusOr<Record> DecodeRecord(std::shared_ptr<const std::string> file,
   if (file == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat(source, ": no data"));
   }
+  const absl::string_view bytes = *file;
+  return DecodeRecord(bytes, std::move(file), source, options);
+}
+
+absl::StatusOr<Record> DecodeRecord(absl::string_view bytes,
+                                    std::shared_ptr<const void> owner,
+                                    absl::string_view source,
+                                    const DecodeOptions& options) {
   // The reader never throws; allocation failure is the one exception that
   // can arise, and it becomes a status here like every other failure.
   try {
-    if (internal::IsGzip(*file)) {
+    if (internal::IsGzip(bytes)) {
       EMBER_ASSIGN_OR_RETURN(
-          file,
-          internal::GunzipBounded(*file, source, options.max_inflated_bytes));
-    } else if (file->size() > options.max_inflated_bytes) {
+          std::shared_ptr<const std::string> inflated,
+          internal::GunzipBounded(bytes, source, options.max_inflated_bytes));
+      bytes = *inflated;
+      owner = std::move(inflated);
+    } else if (bytes.size() > options.max_inflated_bytes) {
       return absl::ResourceExhaustedError(
-          absl::StrCat(source, ": ", file->size(),
+          absl::StrCat(source, ": ", bytes.size(),
                        " bytes exceed DecodeOptions::max_inflated_bytes"));
     }
     internal::ReaderLimits limits;
     limits.max_depth = options.max_depth;
     limits.max_values = options.max_values;
-    return internal::ReadMpkPayload(std::move(file), source, limits);
+    return internal::ReadMpkPayload(bytes, std::move(owner), source, limits);
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError(
         absl::StrCat(source, ": out of memory while decoding"));

@@ -77,6 +77,12 @@ absl::StatusOr<Record> DecodeRecord(std::shared_ptr<const std::string> file,
 absl::StatusOr<Record> DecodeRecord(std::shared_ptr<const std::string> file,
                                     absl::string_view source,
                                     const DecodeOptions& options);
+// The same for bytes held by anything else (a mapped file, say): `owner`
+// must keep `bytes` alive and unchanged; tensors hold on to it.
+absl::StatusOr<Record> DecodeRecord(absl::string_view bytes,
+                                    std::shared_ptr<const void> owner,
+                                    absl::string_view source,
+                                    const DecodeOptions& options);
 // Reads `path` and decodes it; NotFound etc. when it cannot be read.
 absl::StatusOr<Record> DecodeRecordFile(const std::string& path);
 absl::StatusOr<Record> DecodeRecordFile(const std::string& path,

@@ -189,11 +189,11 @@ inline size_t DecodeNumber(const char* p, const char* end, Number* n) {
 // thread-safe (it keeps the read position and current record path).
 class Reader {
  public:
-  Reader(std::shared_ptr<const std::string> buffer, absl::string_view source,
-         const ReaderLimits& limits)
-      : buffer_(std::move(buffer)),
-        data_(buffer_->data()),
-        size_(buffer_->size()),
+  Reader(absl::string_view bytes, std::shared_ptr<const void> owner,
+         absl::string_view source, const ReaderLimits& limits)
+      : buffer_(std::move(owner)),
+        data_(bytes.data()),
+        size_(bytes.size()),
         source_(source),
         max_depth_(limits.max_depth),
         max_values_(limits.max_values) {}
@@ -237,7 +237,7 @@ class Reader {
     path_.append(key.data(), key.size());
   }
 
-  std::shared_ptr<const std::string> buffer_;
+  std::shared_ptr<const void> buffer_;  // keeps data_ alive
   const char* data_;
   uint64_t size_;
   std::string source_;
@@ -970,14 +970,15 @@ absl::StatusOr<Record> Reader::ReadRecord() {
 
 }  // namespace
 
-absl::StatusOr<Record> ReadMpkPayload(
-    std::shared_ptr<const std::string> payload, absl::string_view source,
-    const ReaderLimits& limits) {
-  if (payload == nullptr || payload->empty()) {
+absl::StatusOr<Record> ReadMpkPayload(absl::string_view payload,
+                                      std::shared_ptr<const void> owner,
+                                      absl::string_view source,
+                                      const ReaderLimits& limits) {
+  if (payload.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(source, ": empty file, not a Burn record"));
   }
-  Reader reader(std::move(payload), source, limits);
+  Reader reader(payload, std::move(owner), source, limits);
   return reader.ReadRecord();
 }
 

@@ -1,7 +1,8 @@
 // Reads one Burn record from its MessagePack payload (already gunzipped)
 // into the record tree. Internal to the codec; use codec.h's DecodeRecord.
 //
-//   EMBER_ASSIGN_OR_RETURN(Record r, ReadMpkPayload(payload, "m.mpk", {}));
+//   EMBER_ASSIGN_OR_RETURN(Record r,
+//                          ReadMpkPayload(*file, file, "m.mpk", {}));
 
 #ifndef EMBER_RECORDER_MPK_READER_H_
 #define EMBER_RECORDER_MPK_READER_H_
@@ -22,14 +23,15 @@ struct ReaderLimits {
   uint64_t max_values = 0;  // tree nodes outside tensor bodies
 };
 
-// Parses `payload`. Bin tensor bytes become views into it (the tensors keep
-// it alive); old `{value, shape}` numbers are packed once. Exceeding
-// `limits` is ResourceExhausted; anything malformed is InvalidArgument
-// naming `source`, the record path and the byte offset. Never throws except
-// std::bad_alloc.
-absl::StatusOr<Record> ReadMpkPayload(
-    std::shared_ptr<const std::string> payload, absl::string_view source,
-    const ReaderLimits& limits);
+// Parses `payload`, which `owner` keeps alive. Bin tensor bytes become
+// views into it (the tensors hold `owner`); old `{value, shape}` numbers are
+// packed once. Exceeding `limits` is ResourceExhausted; anything malformed is
+// InvalidArgument naming `source`, the record path and the byte offset. Never
+// throws except std::bad_alloc.
+absl::StatusOr<Record> ReadMpkPayload(absl::string_view payload,
+                                      std::shared_ptr<const void> owner,
+                                      absl::string_view source,
+                                      const ReaderLimits& limits);
 
 // Burn's dtype name ("F32", "BF16", "Bool", ...) to DType.
 absl::StatusOr<DType> DTypeFromName(absl::string_view name);

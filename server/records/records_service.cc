@@ -212,10 +212,10 @@ struct RecordsService::UploadStaging {
   int64_t version = 0;
 };
 
-// The bytes an upload stores and the record they hold.
+// What an upload stores and the record it holds.
 struct RecordsService::PreparedRecord {
-  // The payload itself when stored as sent, else the converted encoding.
-  std::shared_ptr<const std::string> bytes;
+  // The converted encoding; null when the payload is stored as sent.
+  std::shared_ptr<const std::string> converted;
   recorder::Record record;
   recorder::RecordFormat format = recorder::RecordFormat::kMpk;
   std::string file_name;  // in the version directory
@@ -310,39 +310,35 @@ absl::Status RecordsService::DoUpload(
     if (!slot.ok()) return slot.status();
     const absl::Time start = absl::Now();
 
-    // The staged (hidden) directory is removed on every early return.
+    // The staged (hidden) directory is removed on every early return. The
+    // payload goes to disk while it arrives and is read back from the page
+    // cache, so the server never holds a second copy of it in memory.
     absl::StatusOr<UploadStaging> staging = StageUpload(*plan);
     if (!staging.ok()) return staging.status();
     StagedDirectory& staged = *staging->dir;
-    // Bytes kept at their precision are most likely stored as sent, so
-    // they go to disk while they arrive.
-    std::unique_ptr<StagedFile> sink;
     const std::string sink_name = staging->prefix + "upload";
-    if (header.precision() == v1::PRECISION_KEEP) {
-      absl::StatusOr<std::unique_ptr<StagedFile>> file =
-          staged.CreateFile(sink_name);
-      if (!file.ok()) return Annotate(file.status(), what);
-      sink = *std::move(file);
-    }
+    absl::StatusOr<std::unique_ptr<StagedFile>> sink =
+        staged.CreateFile(sink_name);
+    if (!sink.ok()) return Annotate(sink.status(), what);
 
     std::string payload_sha256;
-    absl::StatusOr<std::string> received =
-        ReceivePayload(context, reader, *plan, sink.get(), &payload_sha256);
+    absl::StatusOr<uint64_t> received =
+        ReceivePayload(context, reader, *plan, sink->get(), &payload_sha256);
     if (!received.ok()) return received.status();
-    auto payload = std::make_shared<const std::string>(*std::move(received));
     if (!header.sha256().empty() &&
         absl::AsciiStrToLower(header.sha256()) != payload_sha256) {
       return absl::DataLossError(absl::StrCat(
           what, ": payload SHA-256 is ", payload_sha256,
           " but the header says ", absl::AsciiStrToLower(header.sha256())));
     }
+    absl::StatusOr<std::shared_ptr<const MappedFile>> payload = (*sink)->Map();
+    if (!payload.ok()) return Annotate(payload.status(), what);
     const absl::Time received_at = absl::Now();
 
     absl::StatusOr<PreparedRecord> prepared =
-        PrepareRecord(*plan, payload, what);
+        PrepareRecord(*plan, (*payload)->bytes(), *payload, what);
     if (!prepared.ok()) return prepared.status();
-    const std::shared_ptr<const std::string>& stored = prepared->bytes;
-    const bool as_sent = stored == payload;
+    const bool as_sent = prepared->converted == nullptr;
     const std::string& file_name = prepared->file_name;
     {
       // The same checks the daemon's loader makes, on exactly what will be
@@ -357,18 +353,17 @@ absl::Status RecordsService::DoUpload(
     const absl::Time validated_at = absl::Now();
 
     absl::Status status;
-    if (as_sent && sink != nullptr) {
-      status = sink->Finish();
+    if (as_sent) {
+      status = (*sink)->Finish();
       if (status.ok()) {
         status = staged.Rename(sink_name, staging->prefix + file_name);
       }
     } else {
-      sink.reset();
-      if (header.precision() == v1::PRECISION_KEEP) {
-        status = staged.Remove(sink_name);
-      }
+      sink->reset();
+      status = staged.Remove(sink_name);
       if (status.ok()) {
-        status = staged.WriteFile(staging->prefix + file_name, *stored);
+        status =
+            staged.WriteFile(staging->prefix + file_name, *prepared->converted);
       }
     }
     if (!status.ok()) return Annotate(status, what);
@@ -382,9 +377,9 @@ absl::Status RecordsService::DoUpload(
 
     info.set_model(header.model());
     info.set_version(version);
-    info.set_size(stored->size());
+    info.set_size(as_sent ? *received : prepared->converted->size());
     info.set_format(ToProto(prepared->format));
-    info.set_sha256(stored == payload ? payload_sha256 : Sha256Hex(*stored));
+    info.set_sha256(as_sent ? payload_sha256 : Sha256Hex(*prepared->converted));
     info.set_file_name(file_name);
     DescribeRecord(prepared->record, &info);
     const std::string path =
@@ -412,15 +407,15 @@ absl::Status RecordsService::DoUpload(
 }
 
 absl::StatusOr<RecordsService::PreparedRecord> RecordsService::PrepareRecord(
-    const UploadPlan& plan, std::shared_ptr<const std::string> payload,
-    const std::string& what) const {
+    const UploadPlan& plan, absl::string_view payload,
+    std::shared_ptr<const void> owner, const std::string& what) const {
   const v1::UploadHeader& header = plan.header;
   absl::StatusOr<recorder::Record> sent =
-      recorder::DecodeRecord(payload, what, options_.decode);
+      recorder::DecodeRecord(payload, std::move(owner), what, options_.decode);
   if (!sent.ok()) return sent.status();
   const recorder::RecordFormat sent_format =
-      IsGzip(*payload) ? recorder::RecordFormat::kMpkGz
-                       : recorder::RecordFormat::kMpk;
+      IsGzip(payload) ? recorder::RecordFormat::kMpkGz
+                      : recorder::RecordFormat::kMpk;
   absl::StatusOr<recorder::Precision> sent_precision =
       recorder::RecordPrecision(*sent);
 
@@ -442,7 +437,6 @@ absl::StatusOr<RecordsService::PreparedRecord> RecordsService::PrepareRecord(
   // Bytes already at the wanted precision and format are stored as sent
   // (a gzip file keeps Burn's own compression).
   if (keep_precision && prepared.format == sent_format) {
-    prepared.bytes = std::move(payload);
     prepared.record = *std::move(sent);
     return prepared;
   }
@@ -463,7 +457,7 @@ absl::StatusOr<RecordsService::PreparedRecord> RecordsService::PrepareRecord(
   absl::StatusOr<std::string> encoded =
       recorder::EncodeRecord(*converted, prepared.format);
   if (!encoded.ok()) return Annotate(encoded.status(), what);
-  prepared.bytes = std::make_shared<const std::string>(*std::move(encoded));
+  prepared.converted = std::make_shared<const std::string>(*std::move(encoded));
   prepared.record = *std::move(converted);
   return prepared;
 }
@@ -615,21 +609,19 @@ absl::StatusOr<RecordsService::UploadStaging> RecordsService::StageUpload(
   return staging;
 }
 
-absl::StatusOr<std::string> RecordsService::ReceivePayload(
+absl::StatusOr<uint64_t> RecordsService::ReceivePayload(
     grpc::ServerContext* context, grpc::ServerReader<v1::UploadRequest>* reader,
     const UploadPlan& plan, StagedFile* sink, std::string* sha256) {
   const v1::UploadHeader& header = plan.header;
   const std::string what = absl::StrCat("upload to model ", header.model());
   const uint64_t limit = options_.max_upload_bytes;
-  std::string payload;
-  if (header.total_size() > 0) payload.reserve(header.total_size());
+  uint64_t size = 0;
   // The digest is taken here, on the chunk just received and still in
   // cache; only the disk write runs beside this loop. On two cores shared
   // with the gRPC threads this measured faster than hashing on the
   // writer's thread, and the hash no longer waits behind a slow disk.
   Sha256 hash;
-  std::optional<ChunkPipeline> pipeline;
-  if (sink != nullptr) pipeline.emplace(sink);
+  ChunkPipeline pipeline(sink);
 
   v1::UploadRequest message;
   while (reader->Read(&message)) {
@@ -638,37 +630,33 @@ absl::StatusOr<std::string> RecordsService::ReceivePayload(
           "upload: only the first message may be a header");
     }
     const std::string& chunk = message.chunk();
-    if (payload.size() + chunk.size() > limit) {
+    if (size + chunk.size() > limit) {
       return absl::ResourceExhaustedError(absl::StrCat(
           what, ": payload exceeds this server's limit of ", limit, " bytes"));
     }
-    payload.append(chunk);
+    size += chunk.size();
     hash.Update(chunk);
-    if (pipeline.has_value()) {
-      absl::Status pushed = pipeline->Push(std::move(*message.mutable_chunk()));
-      if (!pushed.ok()) return Annotate(pushed, what);
-    }
+    absl::Status pushed = pipeline.Push(std::move(*message.mutable_chunk()));
+    if (!pushed.ok()) return Annotate(pushed, what);
   }
   if (context->IsCancelled()) {
     return absl::CancelledError(
-        absl::StrCat(what, ": the client went away after ", payload.size(),
+        absl::StrCat(what, ": the client went away after ", size,
                      " bytes; nothing was written"));
   }
-  if (pipeline.has_value()) {
-    absl::Status written = pipeline->Finish();
-    if (!written.ok()) return Annotate(written, what);
+  absl::Status written = pipeline.Finish();
+  if (!written.ok()) return Annotate(written, what);
+  if (header.total_size() > 0 && size != header.total_size()) {
+    return absl::DataLossError(absl::StrCat(what, ": the stream carried ", size,
+                                            " bytes but the header announced ",
+                                            header.total_size()));
   }
-  if (header.total_size() > 0 && payload.size() != header.total_size()) {
-    return absl::DataLossError(
-        absl::StrCat(what, ": the stream carried ", payload.size(),
-                     " bytes but the header announced ", header.total_size()));
-  }
-  if (payload.empty()) {
+  if (size == 0) {
     return absl::InvalidArgumentError(
         absl::StrCat(what, ": no record bytes were sent"));
   }
   *sha256 = hash.HexDigest();
-  return payload;
+  return size;
 }
 
 absl::StatusOr<int64_t> RecordsService::CommitUpload(

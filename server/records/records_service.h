@@ -159,11 +159,11 @@ class RecordsService final : public ember::records::v1::Records::Service {
 
   absl::StatusOr<UploadPlan> PlanUpload(
       const ember::records::v1::UploadHeader& header);
-  // Decodes the payload and, when the precision or format changes,
-  // converts it; `what` names the upload in errors.
+  // Decodes the payload (`owner` keeps it alive) and, when the precision
+  // or format changes, converts it; `what` names the upload in errors.
   absl::StatusOr<PreparedRecord> PrepareRecord(
-      const UploadPlan& plan, std::shared_ptr<const std::string> payload,
-      const std::string& what) const;
+      const UploadPlan& plan, absl::string_view payload,
+      std::shared_ptr<const void> owner, const std::string& what) const;
   // Fills `serving` and `serving_message` through the daemon's callback.
   void WaitUntilServing(const grpc::ServerContext& context,
                         const ember::records::v1::UploadHeader& header,
@@ -171,9 +171,9 @@ class RecordsService final : public ember::records::v1::Records::Service {
                         ember::records::v1::UploadResponse* response) const;
   // Creates the hidden directory the upload is built in.
   absl::StatusOr<UploadStaging> StageUpload(const UploadPlan& plan);
-  // Reads the record bytes after the header; also appends them to `sink`
-  // when given. Sets `sha256` to their digest.
-  absl::StatusOr<std::string> ReceivePayload(
+  // Reads the record bytes after the header into `sink` and returns how
+  // many there were. Sets `sha256` to their digest.
+  absl::StatusOr<uint64_t> ReceivePayload(
       grpc::ServerContext* context,
       grpc::ServerReader<ember::records::v1::UploadRequest>* reader,
       const UploadPlan& plan, StagedFile* sink, std::string* sha256);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -194,6 +195,18 @@ absl::Status StagedFile::Append(absl::string_view data) {
   return absl::OkStatus();
 }
 
+MappedFile::~MappedFile() { munmap(data_, size_); }
+
+absl::StatusOr<std::shared_ptr<const MappedFile>> StagedFile::Map() const {
+  if (fd_ < 0 || size_ == 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("map ", path_, ": file is closed or empty"));
+  }
+  void* data = mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd_, 0);
+  if (data == MAP_FAILED) return ErrnoToStatus(errno, "map", path_);
+  return std::shared_ptr<const MappedFile>(new MappedFile(data, size_));
+}
+
 absl::Status StagedFile::Finish() {
   if (fsync(fd_) != 0) return ErrnoToStatus(errno, "fsync", path_);
   const int fd = fd_;
@@ -206,7 +219,7 @@ absl::StatusOr<std::unique_ptr<StagedFile>> StagedDirectory::CreateFile(
     const std::string& relative) {
   const std::string full = path_ + "/" + relative;
   const int fd =
-      open(full.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      open(full.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoToStatus(errno, "create", full);
   return std::unique_ptr<StagedFile>(new StagedFile(fd, full));
 }

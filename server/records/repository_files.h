@@ -54,6 +54,27 @@ bool PathExists(const std::string& path);
 absl::Status WriteFileAtomically(const std::string& path,
                                  absl::string_view data);
 
+// A file's bytes mapped read-only; unmapped when destroyed. The bytes are
+// the page cache's, so reading them copies nothing. Whoever maps a file
+// must own it: truncating a mapped file makes reads past the new end fault.
+class MappedFile {
+ public:
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  absl::string_view bytes() const {
+    return absl::string_view(static_cast<const char*>(data_), size_);
+  }
+
+ private:
+  friend class StagedFile;
+  MappedFile(void* data, uint64_t size) : data_(data), size_(size) {}
+
+  void* data_;
+  uint64_t size_;
+};
+
 // A new file being written piece by piece (inside a StagedDirectory).
 // Write-back to disk starts as data arrives, so the final fsync has little
 // left to flush. Not thread-safe. Closed (not removed) when destroyed.
@@ -65,6 +86,10 @@ class StagedFile {
 
   // Appends `data`; errors as ErrnoToStatus.
   absl::Status Append(absl::string_view data);
+  // Maps what was appended so far (at least one byte), for reading it back
+  // without a copy. Call before Finish. The mapping outlives the file
+  // object.
+  absl::StatusOr<std::shared_ptr<const MappedFile>> Map() const;
   // Fsyncs and closes. Call once, after the last Append.
   absl::Status Finish();
   uint64_t size() const { return size_; }
