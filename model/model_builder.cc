@@ -14,6 +14,7 @@
 #include "model/architecture_registry.h"
 #include "model/config_specs.h"
 #include "model/graph_model.h"
+#include "model/modules/params.h"
 #include "recorder/codec.h"
 
 namespace ember::model {
@@ -113,6 +114,15 @@ absl::StatusOr<std::shared_ptr<const Model>> BuildModel(
   EMBER_ASSIGN_OR_RETURN(std::unique_ptr<GraphModel> graph,
                          GraphModel::Create(config, record, source));
   return std::shared_ptr<const Model>(std::move(graph));
+}
+
+absl::Status CheckModel(const config::ModelConfig& config,
+                        const recorder::Record& record,
+                        const BuildSource& source) {
+  // What is built here has dimensions but no weights; it never leaves this
+  // function.
+  ShapeOnlyScope shape_only;
+  return BuildModel(config, record, source).status();
 }
 
 absl::StatusOr<std::shared_ptr<const Model>> LoadModel(

@@ -46,6 +46,15 @@ absl::StatusOr<std::shared_ptr<const Model>> BuildModel(
     const config::ModelConfig& config, const recorder::Record& record,
     const BuildSource& source);
 
+// Runs every check BuildModel runs on the same inputs without converting or
+// copying a single weight (see ShapeOnlyScope in model/modules/params.h):
+// OK exactly when BuildModel would succeed, else BuildModel's error. For
+// validating a record before storing it; costs microseconds where a build
+// costs a pass over the whole record.
+absl::Status CheckModel(const config::ModelConfig& config,
+                        const recorder::Record& record,
+                        const BuildSource& source);
+
 // Reads and decodes `record_path` and builds it with `config`: what the
 // daemon does for each version and what `ember predict` does offline.
 absl::StatusOr<std::shared_ptr<const Model>> LoadModel(

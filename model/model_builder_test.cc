@@ -38,12 +38,18 @@ recorder::Record MlpRecord() {
       {{"fc0", Linear(4, 8)}, {"fc1", Linear(8, 3)}, {"act", Value::Nil()}}));
 }
 
+// Builds, and checks on the way that CheckModel (the shape-only build) gives
+// exactly the same verdict, so every case in this file also tests it.
 absl::StatusOr<std::shared_ptr<const Model>> Build(
     const std::string& text, const recorder::Record& record) {
   absl::StatusOr<config::ModelConfig> config =
       ParseModelConfig(text, kConfigPath);
   if (!config.ok()) return config.status();
-  return BuildModel(*config, record, BuildSource{kConfigPath, kRecordPath});
+  const BuildSource source{kConfigPath, kRecordPath};
+  absl::StatusOr<std::shared_ptr<const Model>> built =
+      BuildModel(*config, record, source);
+  EXPECT_EQ(CheckModel(*config, record, source), built.status());
+  return built;
 }
 
 const char kMlpHead[] = R"pb(

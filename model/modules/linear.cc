@@ -24,13 +24,15 @@ absl::StatusOr<std::unique_ptr<Linear>> Linear::Create(
   if (layout == LinearLayout::kCol) {
     // Stored [d_output, d_input]: keep the row layout in memory.
     const int64_t rows = weight.dim(0), cols = weight.dim(1);
-    std::vector<float> transposed(weight.values.size());
-    for (int64_t r = 0; r < rows; ++r) {
-      for (int64_t c = 0; c < cols; ++c) {
-        transposed[c * rows + r] = weight.values[r * cols + c];
+    if (!weight.shape_only) {
+      std::vector<float> transposed(weight.values.size());
+      for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t c = 0; c < cols; ++c) {
+          transposed[c * rows + r] = weight.values[r * cols + c];
+        }
       }
+      weight.values = std::move(transposed);
     }
-    weight.values = std::move(transposed);
     weight.shape = {cols, rows};
   }
   EMBER_ASSIGN_OR_RETURN(std::optional<Param> bias,

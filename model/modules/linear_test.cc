@@ -2,6 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "model/modules/params.h"
 #include "model/modules/test_records.h"
 #include "model/modules/test_util_expect.h"
 
@@ -45,6 +46,21 @@ TEST(LinearTest, ColumnLayoutIsTransposedOnLoad) {
   auto y = (*linear)->Forward({Tensor::FromVector({2, 2}, {1, -1, 0.5f, 2})});
   ASSERT_TRUE(y.ok());
   ExpectValues(*y, {-2.5f, -4, -1, 9, 10, 15.5f});
+}
+
+TEST(LinearTest, ShapeOnlyColumnLayoutKeepsTheDimensions) {
+  const Value record =
+      ModuleRecord({{"weight", F32Param({3, 2}, {1, 4, 2, 5, 3, 6})},
+                    {"bias", F32Param({3}, {0.5f, -1, 2})}});
+  ShapeOnlyScope shape_only;
+  auto linear = Linear::Create(record, "fc", LinearLayout::kCol);
+  ASSERT_TRUE(linear.ok()) << linear.status();
+  EXPECT_EQ((*linear)->d_input(), 2);
+  EXPECT_EQ((*linear)->d_output(), 3);
+  auto out = (*linear)->OutputType({{DataType::kFloat32, {-1, 2}}});
+  ASSERT_TRUE(out.ok()) << out.status();
+  EXPECT_EQ(out->shape, (std::vector<int64_t>{-1, 3}));
+  EXPECT_EQ((*linear)->parameter_bytes(), 0);  // nothing materialised
 }
 
 TEST(LinearTest, NilBiasAndLeadingAxes) {

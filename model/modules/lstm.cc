@@ -109,9 +109,11 @@ absl::StatusOr<std::unique_ptr<Lstm>> Lstm::Create(
       lstm->d_input_ = wx.dim(0);
       lstm->d_hidden_ = wx.dim(1);
       const int64_t h = lstm->d_hidden_;
-      lstm->input_weight_.assign(lstm->d_input_ * 4 * h, 0.0f);
-      lstm->hidden_weight_.assign(h * 4 * h, 0.0f);
-      lstm->bias_.assign(4 * h, 0.0f);
+      if (!wx.shape_only) {
+        lstm->input_weight_.assign(lstm->d_input_ * 4 * h, 0.0f);
+        lstm->hidden_weight_.assign(h * 4 * h, 0.0f);
+        lstm->bias_.assign(4 * h, 0.0f);
+      }
     }
     const int64_t d = lstm->d_input_, h = lstm->d_hidden_;
     std::string reference = absl::StrCat(
@@ -119,8 +121,10 @@ absl::StatusOr<std::unique_ptr<Lstm>> Lstm::Create(
         d, ", ", h, "]");
     EMBER_RETURN_IF_ERROR(CheckParamShape(wx, {d, h}, reference));
     EMBER_RETURN_IF_ERROR(CheckParamShape(wh, {h, h}, reference));
-    PackColumns(wx.values, d, h, gate, &lstm->input_weight_);
-    PackColumns(wh.values, h, h, gate, &lstm->hidden_weight_);
+    if (!wx.shape_only) {
+      PackColumns(wx.values, d, h, gate, &lstm->input_weight_);
+      PackColumns(wh.values, h, h, gate, &lstm->hidden_weight_);
+    }
     for (const auto& [sub, sub_path] :
          {std::pair{input_record, input_path},
           std::pair{hidden_record, hidden_path}}) {
@@ -128,6 +132,7 @@ absl::StatusOr<std::unique_ptr<Lstm>> Lstm::Create(
                              LoadOptionalParam(*sub, sub_path, "bias", 1));
       if (!bias.has_value()) continue;
       EMBER_RETURN_IF_ERROR(CheckParamShape(*bias, {h}, reference));
+      if (bias->shape_only) continue;
       for (int64_t i = 0; i < h; ++i) {
         lstm->bias_[gate * h + i] += bias->values[i];
       }

@@ -2,6 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "model/modules/params.h"
 #include "model/modules/test_records.h"
 #include "model/modules/test_util_expect.h"
 
@@ -50,6 +51,16 @@ const std::vector<float> kReverse = {
     -0.036444799f,  -0.0072706607f, 0.081467404f, 0.079751767f,  -0.0027519525f,
     0.34352807f,    -0.058020721f,  0.40447783f,  -0.052537698f, -0.023670124f,
     -0.0072706607f, -0.051909056f,  0.37236942f};
+
+TEST(LstmTest, ShapeOnlyKeepsTheDimensionsAndPacksNothing) {
+  const Value record = LstmRecord();
+  ShapeOnlyScope shape_only;
+  auto lstm = Lstm::Create(record, "lstm", {});
+  ASSERT_TRUE(lstm.ok()) << lstm.status();
+  EXPECT_EQ((*lstm)->d_input(), 2);
+  EXPECT_EQ((*lstm)->d_hidden(), 3);
+  EXPECT_EQ((*lstm)->parameter_bytes(), 0);
+}
 
 TEST(LstmTest, HiddenStateOfEveryStep) {
   auto lstm = Lstm::Create(LstmRecord(), "lstm", {});

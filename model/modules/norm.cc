@@ -52,6 +52,9 @@ absl::StatusOr<std::unique_ptr<BatchNorm>> BatchNorm::Create(
   std::unique_ptr<BatchNorm> norm(new BatchNorm());
   norm->path_ = std::string(path);
   const int64_t c = gamma.dim(0);
+  norm->channels_ = c;
+  norm->recorded_bytes_ = 4 * c * sizeof(float);
+  if (gamma.shape_only) return norm;
   norm->scale_.resize(c);
   norm->shift_.resize(c);
   for (int64_t i = 0; i < c; ++i) {
@@ -62,16 +65,15 @@ absl::StatusOr<std::unique_ptr<BatchNorm>> BatchNorm::Create(
     norm->shift_[i] =
         static_cast<float>(others[0].values[i] - others[1].values[i] * scale);
   }
-  norm->recorded_bytes_ = 4 * gamma.bytes();
   return norm;
 }
 
 absl::StatusOr<TensorType> BatchNorm::OutputType(
     absl::Span<const TensorType> inputs) const {
   EMBER_RETURN_IF_ERROR(CheckChannels(
-      inputs[0], 2, 1, scale_.size(),
-      absl::StrCat("batch_norm '", path_, "' (gamma [", scale_.size(),
-                   "]): expected FP32 [batch, ", scale_.size(), ", ...]")));
+      inputs[0], 2, 1, channels_,
+      absl::StrCat("batch_norm '", path_, "' (gamma [", channels_,
+                   "]): expected FP32 [batch, ", channels_, ", ...]")));
   return inputs[0];
 }
 
@@ -79,7 +81,7 @@ absl::StatusOr<Tensor> BatchNorm::Forward(
     absl::Span<const Tensor> inputs) const {
   const Tensor& x = inputs[0];
   Tensor y = Tensor::Uninitialized(DataType::kFloat32, x.shape());
-  const int64_t channels = scale_.size();
+  const int64_t channels = channels_;
   int64_t inner = 1;
   for (int i = 2; i < x.rank(); ++i) inner *= x.dim(i);
   const float* in = x.data<float>();
@@ -112,13 +114,14 @@ absl::StatusOr<std::unique_ptr<LayerNorm>> LayerNorm::Create(
   std::unique_ptr<LayerNorm> norm(new LayerNorm());
   norm->path_ = std::string(path);
   norm->epsilon_ = options.epsilon;
+  norm->size_ = gamma.dim(0);
   norm->gamma_ = std::move(gamma.values);
   if (beta.has_value()) norm->beta_ = std::move(beta->values);
   return norm;
 }
 
 void LayerNorm::ApplyRows(float* data, int64_t rows) const {
-  const int64_t d = gamma_.size();
+  const int64_t d = size_;
   if (d == 0) return;
   for (int64_t r = 0; r < rows; ++r) {
     float* row = data + r * d;
@@ -138,10 +141,10 @@ void LayerNorm::ApplyRows(float* data, int64_t rows) const {
 
 absl::StatusOr<TensorType> LayerNorm::OutputType(
     absl::Span<const TensorType> inputs) const {
-  EMBER_RETURN_IF_ERROR(CheckChannels(
-      inputs[0], 1, -1, gamma_.size(),
-      absl::StrCat("layer_norm '", path_, "' (gamma [", gamma_.size(),
-                   "]): the last axis must have size ", gamma_.size())));
+  EMBER_RETURN_IF_ERROR(
+      CheckChannels(inputs[0], 1, -1, size_,
+                    absl::StrCat("layer_norm '", path_, "' (gamma [", size_,
+                                 "]): the last axis must have size ", size_)));
   return inputs[0];
 }
 
@@ -152,7 +155,7 @@ absl::StatusOr<Tensor> LayerNorm::Forward(
   if (x.num_elements() == 0) return y;
   std::copy(x.data<float>(), x.data<float>() + x.num_elements(),
             y.mutable_data<float>());
-  ApplyRows(y.mutable_data<float>(), x.num_elements() / gamma_.size());
+  ApplyRows(y.mutable_data<float>(), x.num_elements() / size_);
   return y;
 }
 
@@ -190,6 +193,7 @@ absl::StatusOr<std::unique_ptr<GroupNorm>> GroupNorm::Create(
           "record path '", gamma->path, "': ", gamma->dim(0),
           " channels are not divisible into num_groups ", options.num_groups));
     }
+    norm->channels_ = gamma->dim(0);
     norm->gamma_ = std::move(gamma->values);
     norm->beta_ = std::move(beta->values);
   }
@@ -199,7 +203,7 @@ absl::StatusOr<std::unique_ptr<GroupNorm>> GroupNorm::Create(
 absl::StatusOr<TensorType> GroupNorm::OutputType(
     absl::Span<const TensorType> inputs) const {
   const TensorType& in = inputs[0];
-  const int64_t channels = gamma_.empty() ? -1 : gamma_.size();
+  const int64_t channels = channels_;
   std::string what =
       absl::StrCat("group_norm '", path_, "' (", num_groups_, " groups");
   if (channels >= 0) absl::StrAppend(&what, ", gamma [", channels, "]");

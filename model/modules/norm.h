@@ -52,6 +52,7 @@ class BatchNorm : public Module {
   // Folded parameters: y = x · scale + shift per channel.
   std::vector<float> scale_;
   std::vector<float> shift_;
+  int64_t channels_ = 0;
   int64_t recorded_bytes_ = 0;
 };
 
@@ -64,7 +65,7 @@ class LayerNorm : public Module {
       const recorder::Value& record, absl::string_view path,
       const NormOptions& options);
 
-  int64_t size() const { return gamma_.size(); }
+  int64_t size() const { return size_; }
 
   // Normalises `rows` rows of size() floats in place.
   void ApplyRows(float* data, int64_t rows) const;
@@ -80,6 +81,7 @@ class LayerNorm : public Module {
 
   std::string path_;
   double epsilon_ = 1e-5;
+  int64_t size_ = 0;  // d
   std::vector<float> gamma_;
   std::vector<float> beta_;  // empty when the record has none
 };
@@ -106,6 +108,7 @@ class GroupNorm : public Module {
   std::string path_;
   double epsilon_ = 1e-5;
   int64_t num_groups_ = 1;
+  int64_t channels_ = -1;     // gamma's size; -1 without gamma
   std::vector<float> gamma_;  // [channels] or empty
   std::vector<float> beta_;   // [channels] or empty
 };

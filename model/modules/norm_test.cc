@@ -2,6 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "model/modules/params.h"
 #include "model/modules/test_records.h"
 #include "model/modules/test_util_expect.h"
 
@@ -46,6 +47,35 @@ TEST(BatchNormTest, StatisticOfWrongSizeNamesBothShapes) {
   EXPECT_THAT(norm.status().message(), HasSubstr("'block.bn.running_mean'"));
   EXPECT_THAT(norm.status().message(), HasSubstr("[2]"));
   EXPECT_THAT(norm.status().message(), HasSubstr("'block.bn.gamma' [3]"));
+}
+
+// Under a ShapeOnlyScope the norms keep their channel counts (and refuse
+// the same inputs) without folding or copying a parameter.
+TEST(NormTest, ShapeOnlyNormsKeepTheirChannels) {
+  Value batch = ModuleRecord({{"gamma", F32Param({3}, {1, 2, 0.5f})},
+                              {"beta", F32Param({3}, {0, 0.1f, -0.2f})},
+                              {"running_mean", F32Param({3}, {0.1f, -0.2f, 0})},
+                              {"running_var", F32Param({3}, {1, 0.5f, 2})}});
+  Value layer = ModuleRecord(
+      {{"gamma", F32Param({4}, Ramp(4))}, {"beta", F32Param({4}, Ramp(4))}});
+  Value group = ModuleRecord(
+      {{"gamma", F32Param({4}, Ramp(4))}, {"beta", F32Param({4}, Ramp(4))}});
+  NormOptions groups;
+  groups.num_groups = 2;
+  ShapeOnlyScope shape_only;
+  auto bn = BatchNorm::Create(batch, "bn", {});
+  auto ln = LayerNorm::Create(layer, "ln", {});
+  auto gn = GroupNorm::Create(group, "gn", groups);
+  ASSERT_TRUE(bn.ok()) << bn.status();
+  ASSERT_TRUE(ln.ok()) << ln.status();
+  ASSERT_TRUE(gn.ok()) << gn.status();
+  EXPECT_TRUE((*bn)->OutputType({{DataType::kFloat32, {-1, 3, 2}}}).ok());
+  EXPECT_FALSE((*bn)->OutputType({{DataType::kFloat32, {-1, 4, 2}}}).ok());
+  EXPECT_EQ((*ln)->size(), 4);
+  EXPECT_TRUE((*ln)->OutputType({{DataType::kFloat32, {-1, 4}}}).ok());
+  EXPECT_FALSE((*ln)->OutputType({{DataType::kFloat32, {-1, 3}}}).ok());
+  EXPECT_TRUE((*gn)->OutputType({{DataType::kFloat32, {-1, 4, 5}}}).ok());
+  EXPECT_FALSE((*gn)->OutputType({{DataType::kFloat32, {-1, 6, 5}}}).ok());
 }
 
 Value LayerNormRecord(Value beta) {

@@ -42,6 +42,9 @@ absl::string_view ValueTypeName(const recorder::Value& v) {
 // a corrupt shape fails with a status instead of exhausting memory.
 constexpr uint64_t kMaxParamElements = uint64_t{1} << 34;
 
+// How many ShapeOnlyScopes are open on this thread.
+thread_local int shape_only_depth = 0;
+
 // Elements converted per step: 32 KiB of f32 on the stack, small enough to
 // stay in cache between the conversion and the copy into the parameter.
 constexpr uint64_t kConversionBlock = 8192;
@@ -73,6 +76,10 @@ absl::StatusOr<Param> ConvertParam(const recorder::Tensor& tensor,
         " of ", recorder::DTypeName(tensor.dtype), " needs ", want_bytes,
         " bytes, the parameter holds ", tensor.bytes.size()));
   }
+  if (ShapeOnlyScope::Active()) {
+    param.shape_only = true;
+    return param;
+  }
   // Converted a block at a time through a small buffer and appended, so
   // each element of `values` is written once; resize() would first zero
   // the whole parameter, one extra pass over memory as large as the model.
@@ -101,6 +108,16 @@ absl::StatusOr<Param> ConvertParam(const recorder::Tensor& tensor,
 }
 
 }  // namespace
+
+int64_t Param::num_elements() const {
+  int64_t count = 1;
+  for (int64_t d : shape) count *= d;
+  return count;
+}
+
+ShapeOnlyScope::ShapeOnlyScope() { ++shape_only_depth; }
+ShapeOnlyScope::~ShapeOnlyScope() { --shape_only_depth; }
+bool ShapeOnlyScope::Active() { return shape_only_depth > 0; }
 
 std::string JoinRecordPath(absl::string_view path, absl::string_view key) {
   if (path.empty()) return std::string(key);

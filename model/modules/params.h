@@ -29,10 +29,32 @@ namespace ember::model {
 struct Param {
   std::string path;  // full record path, "fc1.weight"
   std::vector<int64_t> shape;
+  // Empty when loaded under a ShapeOnlyScope.
   std::vector<float> values;
+  // Loaded under a ShapeOnlyScope: checked like any other, not converted.
+  bool shape_only = false;
 
   int64_t dim(int i) const { return shape[i]; }
-  int64_t bytes() const { return values.size() * sizeof(float); }
+  int64_t num_elements() const;
+};
+
+// While one exists on a thread, LoadParam and LoadOptionalParam on that
+// thread make every check they make otherwise (presence, kind, rank,
+// shape, byte count) but convert nothing: the Param they return has no
+// values and `shape_only` set. Converting cannot fail once those checks
+// pass, so a build under this scope fails exactly when a real build
+// would. Modules skip work derived from values (transposes, folds,
+// packing) for such params, keep their dimensions, and must never run:
+// see CheckModel in model/model_builder.h, the one user. Scopes nest.
+class ShapeOnlyScope {
+ public:
+  ShapeOnlyScope();
+  ~ShapeOnlyScope();
+  ShapeOnlyScope(const ShapeOnlyScope&) = delete;
+  ShapeOnlyScope& operator=(const ShapeOnlyScope&) = delete;
+
+  // Whether a scope is open on this thread.
+  static bool Active();
 };
 
 // "fc1" + "weight" -> "fc1.weight"; "" + "weight" -> "weight".

@@ -85,7 +85,45 @@ TEST(LoadParamTest, HalfPrecisionConvertsAcrossBlocks) {
   EXPECT_EQ(param->values[0], 1.0f);
   EXPECT_EQ(param->values[8193], -2.0f);
   EXPECT_EQ(param->values[n - 2], 1.0f);
-  EXPECT_EQ(param->bytes(), static_cast<int64_t>(n * sizeof(float)));
+  EXPECT_EQ(param->num_elements(), static_cast<int64_t>(n));
+  EXPECT_FALSE(param->shape_only);
+}
+
+TEST(ShapeOnlyScopeTest, ChecksEverythingButConvertsNothing) {
+  const recorder::Value good =
+      Module(recorder::DType::kF16, {100, 200}, std::string(40000, '\0'));
+  const recorder::Value short_bytes =
+      Module(recorder::DType::kF16, {100, 200}, std::string(39998, '\0'));
+  EXPECT_FALSE(ShapeOnlyScope::Active());
+  {
+    ShapeOnlyScope outer;
+    {
+      ShapeOnlyScope inner;  // scopes nest
+    }
+    ASSERT_TRUE(ShapeOnlyScope::Active());
+    absl::StatusOr<Param> param = LoadParam(good, "fc", "weight", 2);
+    ASSERT_TRUE(param.ok()) << param.status();
+    EXPECT_TRUE(param->shape_only);
+    EXPECT_TRUE(param->values.empty());
+    EXPECT_EQ(param->shape, (std::vector<int64_t>{100, 200}));
+    EXPECT_EQ(param->path, "fc.weight");
+
+    // The same refusals as a real load, with the same messages.
+    absl::Status checked = LoadParam(short_bytes, "fc", "weight", 2).status();
+    absl::Status wrong_rank = LoadParam(good, "fc", "weight", 1).status();
+    EXPECT_EQ(checked.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(checked.message(), HasSubstr("needs 40000 bytes"));
+    EXPECT_EQ(wrong_rank.code(), absl::StatusCode::kInvalidArgument);
+  }
+  EXPECT_FALSE(ShapeOnlyScope::Active());
+  EXPECT_EQ(LoadParam(short_bytes, "fc", "weight", 2).status(), [&] {
+    ShapeOnlyScope scope;
+    return LoadParam(short_bytes, "fc", "weight", 2).status();
+  }());
+  absl::StatusOr<Param> loaded = LoadParam(good, "fc", "weight", 2);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_FALSE(loaded->shape_only);
+  EXPECT_EQ(loaded->values.size(), 20000u);
 }
 
 TEST(LoadParamTest, RefusesWrongRankWithTheShape) {

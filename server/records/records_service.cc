@@ -340,16 +340,13 @@ absl::Status RecordsService::DoUpload(
     if (!prepared.ok()) return prepared.status();
     const bool as_sent = prepared->converted == nullptr;
     const std::string& file_name = prepared->file_name;
-    {
-      // The same checks the daemon's loader makes, on exactly what will be
-      // stored; the model itself is dropped at once.
-      absl::StatusOr<std::shared_ptr<const model::Model>> built =
-          model::BuildModel(
-              plan->config, prepared->record,
-              {plan->config_path,
-               absl::StrCat(plan->model_dir, "/<new version>/", file_name)});
-      if (!built.ok()) return NotFitting(built.status(), what);
-    }
+    // Every check the daemon's loader makes, on exactly what will be
+    // stored, without materialising a weight.
+    absl::Status fits = model::CheckModel(
+        plan->config, prepared->record,
+        {plan->config_path,
+         absl::StrCat(plan->model_dir, "/<new version>/", file_name)});
+    if (!fits.ok()) return NotFitting(fits, what);
     const absl::Time validated_at = absl::Now();
 
     absl::Status status;

@@ -7,6 +7,7 @@
 #ifndef EMBER_TESTS_MODEL_FIXTURES_H_
 #define EMBER_TESTS_MODEL_FIXTURES_H_
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,10 @@ struct FixtureModel {
   std::string model_dir;
 };
 const std::vector<FixtureModel>& FixtureModels();
+// Names the fixture in test output.
+inline void PrintTo(const FixtureModel& model, std::ostream* os) {
+  *os << model.model_dir;
+}
 
 }  // namespace ember::model::testing
 
