@@ -179,6 +179,45 @@ std::string TensorBytes(const Record& record) {
   return out;
 }
 
+// Bytes owned by something other than a string (the daemon maps uploaded
+// files) decode the same, and the tensors keep that owner alive.
+TEST(CodecTest, DecodesBytesHeldByAnyOwner) {
+  int with_views = 0;
+  for (const std::string& name : FixtureNames()) {
+    SCOPED_TRACE(name);
+    const std::string file = ReadFileOrDie(FixturePath(name));
+    auto owner = std::make_shared<std::vector<char>>(file.begin(), file.end());
+    std::weak_ptr<std::vector<char>> watch = owner;
+    const absl::string_view bytes(owner->data(), owner->size());
+    absl::StatusOr<Record> held =
+        DecodeRecord(bytes, std::move(owner), name, DecodeOptions());
+    ASSERT_TRUE(held.ok()) << held.status();
+    absl::StatusOr<Record> plain =
+        DecodeRecord(std::make_shared<const std::string>(file), name);
+    ASSERT_TRUE(plain.ok()) << plain.status();
+    absl::StatusOr<std::string> a = EncodeRecord(*held, RecordFormat::kMpk);
+    absl::StatusOr<std::string> b = EncodeRecord(*plain, RecordFormat::kMpk);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_TRUE(*a == *b);
+    // Tensors whose bytes are views into the caller's bytes (plain files
+    // in the newer layouts) must keep them alive; gzip files and old
+    // `{value, shape}` bodies get buffers of their own.
+    const bool gzip =
+        file.size() >= 2 && file[0] == '\x1f' && file[1] == '\x8b';
+    bool views = false;
+    for (const TensorEntry& entry : held->Tensors()) {
+      views |= !gzip && entry.tensor->layout == TensorLayout::kTensorData;
+    }
+    if (views) {
+      ++with_views;
+      EXPECT_FALSE(watch.expired());
+    }
+    held = absl::UnknownError("dropped");
+    EXPECT_TRUE(watch.expired());
+  }
+  EXPECT_GT(with_views, 0);
+}
+
 TEST(ConvertTest, FullToHalfMatchesNumpyBitForBit) {
   absl::StatusOr<Record> full =
       DecodeRecordFile(FixturePath("connect4-mlp-f32-burn0.16.1.mpk"));

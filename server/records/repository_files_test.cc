@@ -98,6 +98,33 @@ TEST_F(RepositoryFilesTest, StagedFileGrowsPieceByPiece) {
   EXPECT_EQ(Names(root_ + "/1"), std::vector<std::string>{"model.mpk"});
 }
 
+TEST_F(RepositoryFilesTest, MappedStagedFileOutlivesTheFileAndItsName) {
+  auto staged = StagedDirectory::Create(root_);
+  ASSERT_TRUE(staged.ok());
+  auto file = (*staged)->CreateFile("payload");
+  ASSERT_TRUE(file.ok()) << file.status();
+  EXPECT_EQ((*file)->Map().status().code(),
+            absl::StatusCode::kFailedPrecondition);  // nothing written yet
+  std::string expected;
+  for (int i = 0; i < 3; ++i) {
+    const std::string piece(100000 + i, static_cast<char>('x' + i));
+    ASSERT_TRUE((*file)->Append(piece).ok());
+    expected += piece;
+  }
+  auto mapped = (*file)->Map();
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  EXPECT_TRUE((*mapped)->bytes() == expected);
+  // The mapping stays readable after the file is closed and renamed, and
+  // after its staged directory is gone.
+  ASSERT_TRUE((*file)->Finish().ok());
+  EXPECT_EQ((*file)->Map().status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE((*staged)->Rename("payload", "model.mpk").ok());
+  staged->reset();
+  EXPECT_EQ(Names(root_), std::vector<std::string>{});
+  EXPECT_TRUE((*mapped)->bytes() == expected);
+}
+
 TEST_F(RepositoryFilesTest, CommitNeverReplacesAndLeavesNothingBehind) {
   // Even an empty directory at the target is kept.
   std::filesystem::create_directories(root_ + "/3");
