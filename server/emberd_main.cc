@@ -79,8 +79,9 @@ ABSL_FLAG(uint64_t, max_upload_bytes, uint64_t{4} << 30,
           "Largest record an upload may send, in bytes; larger uploads are "
           "refused with RESOURCE_EXHAUSTED before anything is written.");
 ABSL_FLAG(int32_t, max_concurrent_uploads, 1,
-          "Uploads processed at once (each holds about four times its record "
-          "in memory); further uploads wait for a slot.");
+          "Uploads processed at once (one stored as sent holds a few MiB; "
+          "one converted about twice its record); further uploads wait "
+          "for a slot.");
 ABSL_FLAG(int32_t, max_concurrent_conversions, 1,
           "Downloads converted to another precision or format at once (each "
           "holds about three times the record); further ones wait.");

@@ -22,8 +22,9 @@
 //                          RecordsService::Create(std::move(options)));
 //   builder.RegisterService(records.get());
 //
-// Memory: an upload holds its payload, the decoded and converted record,
-// the encoded bytes and the model built to validate them (about four times
+// Memory: an upload streams its payload to a staged file and reads it back
+// through a mapping (page cache, not the server's own memory); one that
+// converts also holds the converted record and its encoding (about twice
 // the record); a converting download about three times. At most
 // `max_concurrent_uploads` uploads and `max_concurrent_conversions`
 // conversions run at once; further callers wait for a slot up to
