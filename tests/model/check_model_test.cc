@@ -5,7 +5,6 @@
 // with too few bytes.
 
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -23,12 +22,6 @@ namespace {
 
 using recorder::Value;
 using testing::FixtureModel;
-
-std::string RecordIn(const std::string& dir) {
-  std::string mpk = dir + "/1/model.mpk";
-  if (std::ifstream(mpk).good()) return mpk;
-  return mpk + ".gz";
-}
 
 // Calls `change` on the `target`-th parameter of `node` in depth-first file
 // order (the order of Record::Tensors()); `seen` counts parameters passed.
@@ -111,7 +104,7 @@ TEST_P(CheckModelTest, AgreesWithBuildModelOnEveryBreakage) {
   const std::string config_path = dir + "/config.pbtxt";
   absl::StatusOr<config::ModelConfig> config = LoadModelConfigFile(config_path);
   ASSERT_TRUE(config.ok()) << config.status();
-  const std::string record_path = RecordIn(dir);
+  const std::string record_path = testing::ModelRecord(dir);
   absl::StatusOr<recorder::Record> record =
       recorder::DecodeRecordFile(record_path);
   ASSERT_TRUE(record.ok()) << record.status();

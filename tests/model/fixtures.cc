@@ -39,6 +39,12 @@ std::string ModelDir(const std::string& name) {
   return Runfile("tests/fixtures/models/" + name);
 }
 
+std::string ModelRecord(const std::string& dir) {
+  std::string mpk = dir + "/1/model.mpk";
+  if (std::ifstream(mpk).good()) return mpk;
+  return mpk + ".gz";
+}
+
 Golden LoadGoldenOrDie(const std::string& stem) {
   std::ifstream in(BurnFixturePath("golden/" + stem + ".json"));
   CHECK(in) << "cannot open golden " << stem;

@@ -19,6 +19,9 @@ namespace ember::model::testing {
 std::string BurnFixturePath(const std::string& name);
 // tests/fixtures/models/<name> in the runfiles.
 std::string ModelDir(const std::string& name);
+// The record of version 1 in a model directory: 1/model.mpk or
+// 1/model.mpk.gz.
+std::string ModelRecord(const std::string& dir);
 
 // One golden file: the input tensor, the expected primary output and the
 // tolerance rule |out - golden| <= atol + rtol * |golden|.

@@ -22,12 +22,6 @@ namespace {
 using testing::FixtureModel;
 using testing::Golden;
 
-std::string RecordIn(const std::string& dir) {
-  std::string mpk = dir + "/1/model.mpk";
-  if (std::ifstream(mpk).good()) return mpk;
-  return mpk + ".gz";
-}
-
 std::shared_ptr<const Model> LoadFixtureModel(const std::string& name) {
   const std::string dir = testing::ModelDir(name);
   absl::StatusOr<config::ModelConfig> config =
@@ -35,7 +29,7 @@ std::shared_ptr<const Model> LoadFixtureModel(const std::string& name) {
   EXPECT_TRUE(config.ok()) << config.status();
   if (!config.ok()) return nullptr;
   absl::StatusOr<std::shared_ptr<const Model>> model =
-      LoadModel(*config, dir + "/config.pbtxt", RecordIn(dir));
+      LoadModel(*config, dir + "/config.pbtxt", testing::ModelRecord(dir));
   EXPECT_TRUE(model.ok()) << model.status();
   return model.ok() ? *model : nullptr;
 }
