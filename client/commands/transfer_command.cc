@@ -107,6 +107,13 @@ absl::Status TransferFlags::Validate() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::unique_ptr<EmberClient>> TransferFlags::MakeClient(
+    const ServerFlags& server) const {
+  EMBER_ASSIGN_OR_RETURN(ClientOptions options, server.MakeOptions());
+  options.chunk_bytes = parsed_chunk_size;
+  return EmberClient::Create(std::move(options));
+}
+
 void UploadCommand::DefineArgs(ArgParser& args) {
   args.AddPositional("MODEL", &model_, "model name");
   args.AddPositional("FILE", &file_, "Burn record (.mpk or .mpk.gz)");
@@ -133,15 +140,10 @@ absl::Status UploadCommand::Validate() {
 }
 
 absl::Status UploadCommand::Run(std::ostream& out) {
-  EMBER_ASSIGN_OR_RETURN(ClientOptions client_options, server_.MakeOptions());
-  client_options.chunk_bytes = transfer_.parsed_chunk_size;
   EMBER_ASSIGN_OR_RETURN(std::unique_ptr<EmberClient> client,
-                         EmberClient::Create(std::move(client_options)));
+                         transfer_.MakeClient(server_));
   UploadOptions options;
-  options.model = model_;
-  options.version = transfer_.parsed_version;
-  options.precision = transfer_.parsed_precision;
-  options.format = transfer_.parsed_format;
+  transfer_.Fill(model_, options);
   if (!config_.empty()) {
     EMBER_ASSIGN_OR_RETURN(options.config_pbtxt, ReadText(config_));
   }
@@ -206,15 +208,10 @@ absl::Status DownloadCommand::Validate() {
 }
 
 absl::Status DownloadCommand::Run(std::ostream& out) {
-  EMBER_ASSIGN_OR_RETURN(ClientOptions client_options, server_.MakeOptions());
-  client_options.chunk_bytes = transfer_.parsed_chunk_size;
   EMBER_ASSIGN_OR_RETURN(std::unique_ptr<EmberClient> client,
-                         EmberClient::Create(std::move(client_options)));
+                         transfer_.MakeClient(server_));
   DownloadOptions options;
-  options.model = model_;
-  options.version = transfer_.parsed_version;
-  options.precision = transfer_.parsed_precision;
-  options.format = transfer_.parsed_format;
+  transfer_.Fill(model_, options);
   std::unique_ptr<ProgressBar> bar =
       MakeBar(absl::StrCat("download ", model_), transfer_.quiet);
   options.progress = Report(bar.get());

@@ -43,6 +43,19 @@ struct TransferFlags {
 
   void Define(ArgParser& args, bool upload);
   absl::Status Validate();
+
+  // A client for `server` that moves parsed_chunk_size bytes a message.
+  absl::StatusOr<std::unique_ptr<EmberClient>> MakeClient(
+      const ServerFlags& server) const;
+  // Sets the options both directions share (UploadOptions or
+  // DownloadOptions) from `model` and the parsed flags.
+  template <typename Options>
+  void Fill(const std::string& model, Options& options) const {
+    options.model = model;
+    options.version = parsed_version;
+    options.precision = parsed_precision;
+    options.format = parsed_format;
+  }
 };
 
 // One invocation of `ember upload`; not thread-safe.
@@ -54,7 +67,8 @@ class UploadCommand : public Command {
   static constexpr const char* kDescription =
       "Streams FILE (a Burn .mpk or .mpk.gz record) to the server, which "
       "checks its\nSHA-256, converts it to --precision and --format, checks "
-      "that the model\nbuilds from it, and stores it as a new version (the "
+      "it against the\nmodel as loading would, and stores it as a new version "
+      "(the "
       "next free number unless\n--version is given; an existing version is "
       "never overwritten). A model that\ndoes not exist yet needs "
       "--config. With --wait the command returns once\nthe version serves "
