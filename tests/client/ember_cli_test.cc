@@ -634,25 +634,67 @@ TEST(UploadLimitFlagTest, EmberdRefusesRecordsOverMaxUploadBytes) {
   EXPECT_THAT(r.err, HasSubstr("RESOURCE_EXHAUSTED"));
 }
 
-TEST(TlsFlagsTest, MutualTlsWithTheCaWorksAndAnUntrustedServerIsExitThree) {
+// The real emberd over mutual TLS with tokens: an upload with the write
+// token goes through and serves, a wrong token is refused over TLS too,
+// and a client without the CA or without TLS cannot talk to it.
+TEST(TlsFlagsTest, MutualTlsWithTokensEndToEnd) {
   absl::StatusOr<auth::TestCertificates> certs =
       auth::MakeTestCertificates(TempDir("pki"));
   ASSERT_TRUE(certs.ok()) << certs.status();
   const std::string repo = TempDir("tls-repo");
   ASSERT_TRUE(CopyFixtureModel("connect4", repo).ok());
+  const std::string secrets = TempDir("tls-tokens");
+  ASSERT_TRUE(WriteWholeFile(secrets + "/tokens",
+                             "write: tls-write-token-0123456789\n"
+                             "read: tls-read-token-0123456789\n")
+                  .ok());
+  chmod((secrets + "/tokens").c_str(), 0600);
+  ASSERT_TRUE(
+      WriteWholeFile(secrets + "/write", "tls-write-token-0123456789").ok());
+  ASSERT_TRUE(
+      WriteWholeFile(secrets + "/read", "tls-read-token-0123456789").ok());
+  ASSERT_TRUE(
+      WriteWholeFile(secrets + "/wrong", "tls-wrong-token-0123456789").ok());
   absl::StatusOr<std::unique_ptr<EmberdProcess>> server =
       EmberdProcess::Start({repo,
                             {"--tls_cert_file=" + certs->server_cert,
                              "--tls_key_file=" + certs->server_key,
-                             "--tls_client_ca_file=" + certs->ca_cert}});
+                             "--tls_client_ca_file=" + certs->ca_cert,
+                             "--auth_token_file=" + secrets + "/tokens"}});
   ASSERT_TRUE(server.ok()) << server.status();
   const std::string address = absl::StrCat("localhost:", (*server)->port());
   const std::string out = TempDir("tls-out") + "/connect4.mpk";
+  const std::vector<std::string> tls = {"--server",
+                                        address,
+                                        "--tls",
+                                        "--ca",
+                                        certs->ca_cert,
+                                        "--cert",
+                                        certs->client_cert,
+                                        "--key",
+                                        certs->client_key};
+  auto over_tls = [&](std::vector<std::string> args, const std::string& role) {
+    args.insert(args.end(), tls.begin(), tls.end());
+    args.push_back("--token-file=" + secrets + "/" + role);
+    return Ember(std::move(args));
+  };
 
-  CommandResult r = Ember({"download", "connect4", "-o", out, "--server",
-                           address, "--tls", "--ca", certs->ca_cert, "--cert",
-                           certs->client_cert, "--key", certs->client_key});
+  const std::string record =
+      Runfile("tests/fixtures/burn/connect4-mlp-f32-burn0.16.1.mpk");
+  CommandResult r =
+      over_tls({"upload", "connect4", record, "--precision", "half"}, "wrong");
+  EXPECT_EQ(r.exit_code, 1) << Describe(r);
+  EXPECT_THAT(r.err, HasSubstr("PERMISSION_DENIED"));
+  r = over_tls({"upload", "connect4", record, "--precision", "half", "--wait",
+                "--timeout", "30s"},
+               "write");
+  ASSERT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("uploaded connect4 version 2"));
+  EXPECT_THAT(r.out, HasSubstr("serving: yes"));
+
+  r = over_tls({"download", "connect4", "-o", out}, "read");
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
+  EXPECT_THAT(r.out, HasSubstr("downloaded connect4 version 2"));
   EXPECT_TRUE(ReadWholeFile(out).ok());
 
   r = Ember({"download", "connect4", "-o", out + ".2", "--server", address,
