@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -96,6 +97,28 @@ bool IsDirectory(const std::string& path) {
   return lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+// Marks a temp file or directory this process has just created as in use:
+// an exclusive flock on `fd`, which CleanStaleTempFiles in any process
+// (another daemon on the same repository, say) tests before removing a
+// temp name. Fails with ABORTED when a cleanup removed the name before the
+// lock was taken.
+absl::Status LockFreshTemp(int fd, const std::string& path) {
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return absl::AbortedError(absl::StrCat(
+          path, " is being removed by a concurrent cleanup; retry"));
+    }
+    return ErrnoToStatus(errno, "lock", path);
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) return ErrnoToStatus(errno, "stat", path);
+  if (st.st_nlink == 0) {
+    return absl::AbortedError(
+        absl::StrCat(path, " was removed by a concurrent cleanup; retry"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ErrnoToStatus(int error, absl::string_view operation,
@@ -159,17 +182,20 @@ absl::Status WriteFileAtomically(const std::string& path,
   if (fd < 0) return ErrnoToStatus(errno, "create temp file in", dir);
   ScopedFd owned(fd);
 
-  absl::Status status = WriteAll(fd, data, temp);
+  absl::Status status = LockFreshTemp(fd, temp);
+  if (status.ok()) status = WriteAll(fd, data, temp);
   if (status.ok() && fchmod(fd, 0644) != 0) {
     status = ErrnoToStatus(errno, "chmod", temp);
   }
   if (status.ok() && fsync(fd) != 0)
     status = ErrnoToStatus(errno, "fsync", temp);
-  absl::Status closed = owned.Close(temp);
-  if (status.ok()) status = closed;
+  // Renamed while still open (and locked), so no cleanup can take the
+  // temp name in between.
   if (status.ok() && rename(temp.c_str(), path.c_str()) != 0) {
     status = ErrnoToStatus(errno, "rename into place", path);
   }
+  absl::Status closed = owned.Close(temp);
+  if (status.ok()) status = closed;
   if (!status.ok()) {
     unlink(temp.c_str());
     return status;
@@ -247,6 +273,11 @@ absl::StatusOr<std::unique_ptr<StagedDirectory>> StagedDirectory::Create(
     return ErrnoToStatus(errno, "create temp directory in", parent);
   }
   std::unique_ptr<StagedDirectory> staged(new StagedDirectory(path));
+  staged->lock_fd_ =
+      open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (staged->lock_fd_ < 0) return ErrnoToStatus(errno, "open", path);
+  absl::Status locked = LockFreshTemp(staged->lock_fd_, path);
+  if (!locked.ok()) return locked;
   if (chmod(path.c_str(), 0755) != 0) {
     return ErrnoToStatus(errno, "chmod", path);
   }
@@ -255,6 +286,7 @@ absl::StatusOr<std::unique_ptr<StagedDirectory>> StagedDirectory::Create(
 
 StagedDirectory::~StagedDirectory() {
   if (!committed_) RemoveTree(path_);
+  if (lock_fd_ >= 0) close(lock_fd_);
 }
 
 absl::Status StagedDirectory::MakeDirectory(const std::string& relative) {
@@ -285,6 +317,8 @@ absl::Status StagedDirectory::Commit(const std::string& target) {
     return ErrnoToStatus(errno, "rename into place", target);
   }
   committed_ = true;
+  close(lock_fd_);  // the directory is no longer a temp name
+  lock_fd_ = -1;
   return FsyncPath(Parent(target));
 }
 
@@ -298,8 +332,19 @@ absl::StatusOr<int> CleanStaleTempFiles(const std::string& repository) {
     for (const std::string& name : DirectoryEntries(dir)) {
       if (!absl::StartsWith(name, kTempPrefix)) continue;
       const std::string path = dir + "/" + name;
+      // A temp name whose creator still runs is locked (LockFreshTemp);
+      // it is another writer's work in progress, not a leftover.
+      const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+                                            O_NONBLOCK | O_NOCTTY);
+      if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0 &&
+          errno == EWOULDBLOCK) {
+        LOG(INFO) << "leaving " << path << ": another writer is using it";
+        close(fd);
+        continue;
+      }
       LOG(INFO) << "removing stale temp " << path;
       RemoveTree(path);
+      if (fd >= 0) close(fd);
       ++removed;
     }
   };

@@ -141,6 +141,8 @@ class StagedDirectory {
   explicit StagedDirectory(std::string path) : path_(std::move(path)) {}
 
   std::string path_;
+  // Holds the flock that marks the directory as in use until committed.
+  int lock_fd_ = -1;
   std::vector<std::string> directories_;  // made inside, relative
   bool committed_ = false;
 };
@@ -148,7 +150,11 @@ class StagedDirectory {
 // Removes everything whose name starts with kTempPrefix directly under
 // `repository` and directly under each of its model directories: what a
 // process killed during a write leaves. Call before the watcher starts.
-// Returns how many entries were removed.
+// Temp names a running writer holds (every writer here keeps an exclusive
+// flock on its temp file or directory until it is renamed into place) are
+// left alone, so a daemon starting beside another on the same repository
+// never removes the other's upload in progress. Returns how many entries
+// were removed.
 absl::StatusOr<int> CleanStaleTempFiles(const std::string& repository);
 
 }  // namespace ember::records

@@ -223,5 +223,47 @@ TEST_F(RepositoryFilesTest, CleansWhatAKilledWriterLeaves) {
             absl::StatusCode::kNotFound);
 }
 
+// A second daemon starting on the same repository must not remove what a
+// live writer (here, another process) is still building: its temp names
+// are locked until renamed into place.
+TEST_F(RepositoryFilesTest, CleanupLeavesTempNamesALiveWriterHolds) {
+  std::filesystem::create_directories(root_ + "/m");
+  std::filesystem::create_directories(root_ + "/m/.ember-tmp-dead");
+  int to_parent[2], to_child[2];
+  ASSERT_EQ(pipe(to_parent), 0);
+  ASSERT_EQ(pipe(to_child), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto version = StagedDirectory::Create(root_ + "/m");
+    if (!version.ok()) _exit(10);
+    if (!(*version)->WriteFile("model.mpk", "live").ok()) _exit(11);
+    char c = 'r';
+    if (write(to_parent[1], &c, 1) != 1) _exit(12);  // staged
+    if (read(to_child[0], &c, 1) != 1) _exit(13);    // parent cleaned up
+    _exit((*version)->Commit(root_ + "/m/2").ok() ? 0 : 14);
+  }
+  char c = 0;
+  ASSERT_EQ(read(to_parent[0], &c, 1), 1);
+  ASSERT_EQ(Names(root_ + "/m").size(), 2u);  // the dead and the live one
+
+  auto removed = CleanStaleTempFiles(root_);
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_EQ(*removed, 1);  // only the dead one
+  ASSERT_EQ(Names(root_ + "/m").size(), 1u);
+  EXPECT_TRUE(absl::StartsWith(Names(root_ + "/m")[0], kTempPrefix));
+
+  ASSERT_EQ(write(to_child[1], &c, 1), 1);
+  int wstatus = 0;
+  ASSERT_EQ(waitpid(child, &wstatus, 0), child);
+  ASSERT_TRUE(WIFEXITED(wstatus));
+  EXPECT_EQ(WEXITSTATUS(wstatus), 0);
+  EXPECT_EQ(Names(root_ + "/m"), std::vector<std::string>{"2"});
+  EXPECT_EQ(Read(root_ + "/m/2/model.mpk"), "live");
+  for (int fd : {to_parent[0], to_parent[1], to_child[0], to_child[1]}) {
+    close(fd);
+  }
+}
+
 }  // namespace
 }  // namespace ember::records
