@@ -14,20 +14,6 @@ namespace {
 
 constexpr char kPlatform[] = "ember_burn";
 
-// Leaves the gate when the handler returns.
-class GatePass {
- public:
-  explicit GatePass(RequestGate* gate) : gate_(gate), entered_(gate->Enter()) {}
-  ~GatePass() {
-    if (entered_) gate_->Exit();
-  }
-  bool entered() const { return entered_; }
-
- private:
-  RequestGate* gate_;
-  bool entered_;
-};
-
 grpc::Status Draining() {
   return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down");
 }
@@ -49,41 +35,6 @@ uint64_t Nanos(absl::Duration d) {
 }
 
 }  // namespace
-
-bool RequestGate::Enter() {
-  absl::MutexLock lock(&mu_);
-  if (draining_) return false;
-  ++in_flight_;
-  return true;
-}
-
-void RequestGate::Exit() {
-  absl::MutexLock lock(&mu_);
-  --in_flight_;
-}
-
-void RequestGate::StartDraining() {
-  absl::MutexLock lock(&mu_);
-  draining_ = true;
-}
-
-bool RequestGate::draining() const {
-  absl::MutexLock lock(&mu_);
-  return draining_;
-}
-
-bool RequestGate::AwaitIdle(absl::Time deadline) {
-  absl::MutexLock lock(&mu_);
-  return mu_.AwaitWithDeadline(
-      absl::Condition(
-          +[](int64_t* n) { return *n == 0; }, &in_flight_),
-      deadline);
-}
-
-int64_t RequestGate::in_flight() const {
-  absl::MutexLock lock(&mu_);
-  return in_flight_;
-}
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
@@ -183,7 +134,7 @@ grpc::Status InferenceService::ModelInfer(
       !allowed.ok()) {
     return allowed;
   }
-  GatePass pass(gate_);
+  RequestGate::Pass pass(gate_);
   if (!pass.entered()) return Draining();
   absl::Status status = Infer(*request, response);
   if (!status.ok()) {
@@ -339,7 +290,7 @@ grpc::Status InferenceService::RepositoryModelLoad(
       !allowed.ok()) {
     return allowed;
   }
-  GatePass pass(gate_);
+  RequestGate::Pass pass(gate_);
   if (!pass.entered()) return Draining();
   for (const auto& [key, value] : request->parameters()) {
     if (key == "config" || absl::StartsWith(key, "file:")) {
@@ -380,7 +331,7 @@ grpc::Status InferenceService::RepositoryModelUnload(
       !allowed.ok()) {
     return allowed;
   }
-  GatePass pass(gate_);
+  RequestGate::Pass pass(gate_);
   if (!pass.entered()) return Draining();
   LOG(INFO) << "model " << request->model_name() << ": unload requested";
   return ToGrpcStatus(manager_->DisallowModel(request->model_name()));

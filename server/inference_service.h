@@ -28,29 +28,9 @@
 #include "server/inference_scheduler.h"
 #include "server/model_manager.h"
 #include "server/repository_watcher.h"
+#include "server/request_gate.h"
 
 namespace ember::server {
-
-// Counts requests in flight and refuses new ones once draining starts.
-// Thread-safe.
-class RequestGate {
- public:
-  // False once draining: the caller must refuse the request. On true the
-  // caller must call Exit when done.
-  bool Enter();
-  void Exit();
-  // Refuses new requests from now on.
-  void StartDraining();
-  bool draining() const;
-  // Waits until no request is in flight; false when `deadline` passed first.
-  bool AwaitIdle(absl::Time deadline);
-  int64_t in_flight() const;
-
- private:
-  mutable absl::Mutex mu_;  // held only to update or read the counters
-  int64_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;
-  bool draining_ ABSL_GUARDED_BY(mu_) = false;
-};
 
 // Converts a status to gRPC's form (same code, same message).
 grpc::Status ToGrpcStatus(const absl::Status& status);

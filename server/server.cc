@@ -146,6 +146,7 @@ absl::Status EmberServer::StartRecordsService() {
     }
     return "";
   };
+  options.gate = &gate_;  // drained with inference
   absl::StatusOr<std::unique_ptr<records::RecordsService>> service =
       records::RecordsService::Create(std::move(options));
   if (!service.ok()) {

@@ -161,6 +161,11 @@ absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
 // it: a record (or config) that does not fit is a bad argument, whichever
 // code the builder uses for the detail (NOT_FOUND for a missing record
 // path would read as "no such model").
+grpc::Status ShuttingDown() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      "server is shutting down; retry on another replica");
+}
+
 absl::Status NotFitting(const absl::Status& status, absl::string_view what) {
   const std::string message =
       absl::StrCat(what,
@@ -281,6 +286,8 @@ grpc::Status RecordsService::Upload(
   grpc::Status allowed =
       options_.auth->Check(*context, auth::Permission::kWrite);
   if (!allowed.ok()) return allowed;
+  server::RequestGate::Pass pass(options_.gate);
+  if (!pass.entered()) return ShuttingDown();
   absl::Status status = DoUpload(context, reader, response);
   if (!status.ok()) VLOG(1) << "upload refused: " << status;
   return ToGrpc(status);
@@ -739,6 +746,8 @@ grpc::Status RecordsService::Download(
   grpc::Status allowed =
       options_.auth->Check(*context, auth::Permission::kRead);
   if (!allowed.ok()) return allowed;
+  server::RequestGate::Pass pass(options_.gate);
+  if (!pass.entered()) return ShuttingDown();
   absl::Status status = DoDownload(context, *request, writer);
   if (!status.ok()) VLOG(1) << "download refused: " << status;
   return ToGrpc(status);
@@ -750,6 +759,8 @@ grpc::Status RecordsService::ListRecords(grpc::ServerContext* context,
   grpc::Status allowed =
       options_.auth->Check(*context, auth::Permission::kRead);
   if (!allowed.ok()) return allowed;
+  server::RequestGate::Pass pass(options_.gate);
+  if (!pass.entered()) return ShuttingDown();
   absl::Status status = DoList(context, *request, response);
   if (!status.ok()) VLOG(1) << "list refused: " << status;
   return ToGrpc(status);

@@ -52,6 +52,7 @@
 #include "server/auth/auth_policy.h"
 #include "server/records/repository_files.h"
 #include "server/records/slot_limiter.h"
+#include "server/request_gate.h"
 
 namespace ember::records {
 
@@ -84,8 +85,8 @@ class RecordsService final : public ember::records::v1::Records::Service {
     std::shared_ptr<const auth::AuthPolicy> auth;
     // Largest upload payload accepted, in bytes. Default 4 GiB.
     uint64_t max_upload_bytes = uint64_t{4} << 30;
-    // Uploads processed at once (each holds about four records in memory).
-    // Default 1.
+    // Uploads processed at once (one stored as sent holds a few MiB; one
+    // that converts about two records). Default 1.
     int max_concurrent_uploads = 1;
     // Converting downloads and record inspections (for List) at once, each
     // holding about three records. Default 1.
@@ -105,6 +106,11 @@ class RecordsService final : public ember::records::v1::Records::Service {
     WaitUntilServingFn wait_until_serving;
     LatestReadyVersionFn latest_ready_version;
     VersionStateFn version_state;
+    // The server's gate, shared with its other services: every call is
+    // counted in flight, and once the server drains new calls get
+    // UNAVAILABLE while those in flight (an upload being received, say)
+    // finish. Optional; must outlive the service.
+    server::RequestGate* gate = nullptr;
   };
 
   // INVALID_ARGUMENT for missing options, NOT_FOUND when the repository

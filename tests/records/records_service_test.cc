@@ -32,6 +32,7 @@
 #include "recorder/codec.h"
 #include "server/auth/auth_policy.h"
 #include "server/records/repository_names.h"
+#include "server/request_gate.h"
 #include "tests/records/transfer.h"
 
 namespace ember::records {
@@ -635,6 +636,51 @@ TEST_F(RecordsServiceTest, ExcessUploadsGetResourceExhausted) {
   ASSERT_TRUE(finished.ok()) << finished.error_message();
   EXPECT_EQ(slow_response.record().version(), 2);
   EXPECT_EQ(service_->ActiveUploads(), 0);
+}
+
+// A draining server lets the upload it is receiving finish, and turns new
+// calls away with UNAVAILABLE so clients retry on another replica.
+TEST_F(RecordsServiceTest, DrainFinishesTheUploadInFlightAndRefusesNewCalls) {
+  server::RequestGate gate;
+  RecordsService::Options options;
+  options.gate = &gate;
+  Start(options);
+  const Fixture& fixture = Fixtures()[0];
+  ASSERT_TRUE(UploadNew(fixture, "c4").status.ok());
+  EXPECT_EQ(gate.in_flight(), 0);
+  const std::string bytes = FixtureBytes(fixture.file);
+
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", std::string("Bearer ") + kWriteToken);
+  v1::UploadResponse response;
+  auto upload = stub_->Upload(&context, &response);
+  v1::UploadRequest message;
+  message.mutable_header()->set_model("c4");
+  ASSERT_TRUE(upload->Write(message));
+  message.set_chunk(bytes.substr(0, 100));
+  ASSERT_TRUE(upload->Write(message));
+  while (service_->ActiveUploads() == 0) absl::SleepFor(absl::Milliseconds(1));
+
+  gate.StartDraining();
+  EXPECT_FALSE(gate.AwaitIdle(absl::Now() + absl::Milliseconds(50)));
+  v1::UploadHeader header;
+  header.set_model("c4");
+  EXPECT_EQ(Upload(header, bytes).status.error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Download("c4", 1, v1::PRECISION_KEEP, v1::FORMAT_KEEP)
+                .status.error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  v1::ListRecordsResponse listed;
+  EXPECT_EQ(List("c4", &listed).error_code(), grpc::StatusCode::UNAVAILABLE);
+
+  message.set_chunk(bytes.substr(100));
+  ASSERT_TRUE(upload->Write(message));
+  ASSERT_TRUE(upload->WritesDone());
+  grpc::Status finished = upload->Finish();
+  ASSERT_TRUE(finished.ok()) << finished.error_message();
+  EXPECT_EQ(response.record().version(), 2);
+  EXPECT_TRUE(gate.AwaitIdle(absl::Now() + absl::Seconds(10)));
+  EXPECT_EQ(ReadFile(repo_ + "/c4/2/model.mpk"), bytes);
 }
 
 TEST_F(RecordsServiceTest, WaitsUntilServingThroughTheCallback) {
