@@ -6,13 +6,16 @@
 //   - floor upload / download: a service that only moves the bytes (the
 //     upload is appended into one buffer, the download is sent from one);
 //   - the disk floor: the same bytes written to a new file and fsynced;
-//   - the records service: upload (digest, decode, model build, atomic
+//   - the records service: upload (digest, decode, model check, atomic
 //     write with fsync) and download at the stored precision (streamed from
 //     the file), plus a converting download and upload at half precision.
 // Each figure is the median of --repeats runs, with the fastest run beside
 // it (on a machine shared with other work the fastest run is the closest to
 // the transfer's own cost). Prints MiB/s and the ratio of each records
-// figure to its floor (target: at most 1.5).
+// figure to its floor (target: at most 1.5), and the most anonymous memory
+// (RssAnon, sampled every 2 ms) any run added to the process: client and
+// server together, the client's copy of the record excluded (it is made
+// before the runs).
 //
 //   bazel build -c opt //server/records:records_benchmark
 //   bazel-bin/server/records/records_benchmark --mib=256 --repeats=3 \
@@ -21,6 +24,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -30,6 +34,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -173,18 +178,61 @@ Server Serve(grpc::Service* service) {
   return s;
 }
 
+// Resident anonymous memory of this process (RssAnon), in MiB; 0 when
+// /proc cannot tell.
+double RssAnonMiB() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("RssAnon:", 0) == 0) {
+      return std::strtod(line.c_str() + 8, nullptr) / 1024;  // kB
+    }
+  }
+  return 0;
+}
+
+// Samples RssAnon every 2 ms on a thread of its own until destroyed.
+class PeakSampler {
+ public:
+  PeakSampler() : baseline_(RssAnonMiB()), peak_(baseline_) {
+    thread_ = std::thread([this] {
+      while (!stop_.load()) {
+        const double now = RssAnonMiB();
+        if (now > peak_.load()) peak_.store(now);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+    });
+  }
+  ~PeakSampler() {
+    stop_.store(true);
+    thread_.join();
+  }
+  // Most memory seen above the level at construction.
+  double added() const { return peak_.load() - baseline_; }
+
+ private:
+  const double baseline_;
+  std::atomic<double> peak_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 // Seconds taken by repeated runs of one transfer.
 struct Timing {
   double median = 0;
   // The fastest run: on a machine shared with other work, the closest
   // figure to the transfer's own cost.
   double best = 0;
+  // Most anonymous memory one run added, in MiB.
+  double peak_mib = 0;
 };
 
 // Times `repeats` runs of `run` (which returns false on error).
 Timing Measure(int repeats, const std::function<bool()>& run) {
   std::vector<double> seconds;
+  double peak = 0;
   for (int i = 0; i < repeats; ++i) {
+    PeakSampler memory;
     const Clock::time_point start = Clock::now();
     if (!run()) {
       fprintf(stderr, "a transfer failed\n");
@@ -192,17 +240,18 @@ Timing Measure(int repeats, const std::function<bool()>& run) {
     }
     seconds.push_back(
         std::chrono::duration<double>(Clock::now() - start).count());
+    peak = std::max(peak, memory.added());
   }
   std::sort(seconds.begin(), seconds.end());
-  return Timing{seconds[seconds.size() / 2], seconds.front()};
+  return Timing{seconds[seconds.size() / 2], seconds.front(), peak};
 }
 
 // One line: median and best seconds, median MiB/s, and both ratios to
 // `floor` (median to median, best to best) when a floor is given.
 void Report(const char* what, const Timing& t, double mib,
             const Timing* floor) {
-  printf("%-40s %7.3f s (best %.3f s) %7.1f MiB/s", what, t.median, t.best,
-         mib / t.median);
+  printf("%-40s %7.3f s (best %.3f s) %7.1f MiB/s  +%4.0f MiB", what, t.median,
+         t.best, mib / t.median, t.peak_mib);
   if (floor != nullptr) {
     printf("   %.2fx floor (best %.2fx)", t.median / floor->median,
            t.best / floor->best);
@@ -228,7 +277,9 @@ int Main() {
   const double size_mib = record.size() / double(1 << 20);
   printf(
       "record: Linear %d x %d f32, %.1f MiB; chunk %zu KiB; %d repeats "
-      "(median); repository %s\n",
+      "(median); repository %s\n"
+      "columns: median time (fastest), median rate, most anonymous memory "
+      "a run added, ratio to the floor\n",
       dim, dim, size_mib, chunk >> 10, repeats, repo.c_str());
 
   testing::CallOptions call;
