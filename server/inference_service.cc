@@ -8,6 +8,7 @@
 #include "absl/synchronization/notification.h"
 #include "glog/logging.h"
 #include "server/infer_codec.h"
+#include "server/triton_config.h"
 
 namespace ember::server {
 namespace {
@@ -99,6 +100,7 @@ grpc::Status InferenceService::ServerMetadata(
   out->add_extensions("model_repository");
   out->add_extensions("statistics");
   out->add_extensions("binary_tensor_data");
+  out->add_extensions("model_configuration");
   return grpc::Status::OK;
 }
 
@@ -142,6 +144,48 @@ grpc::Status InferenceService::ModelInfer(
             << request->model_version() << "\" failed: " << status;
   }
   return ToGrpcStatus(status);
+}
+
+grpc::Status InferenceService::ModelStreamInfer(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<inference::ModelStreamInferResponse,
+                             inference::ModelInferRequest>* stream) {
+  if (grpc::Status allowed = Allowed(context, auth::Permission::kInfer);
+      !allowed.ok()) {
+    return allowed;
+  }
+  inference::ModelInferRequest request;
+  while (stream->Read(&request)) {
+    // Each request passes the gate on its own, so an open stream never
+    // holds up a drain; once draining, the stream ends with UNAVAILABLE.
+    RequestGate::Pass pass(gate_);
+    if (!pass.entered()) return Draining();
+    inference::ModelStreamInferResponse response;
+    absl::Status status = Infer(request, response.mutable_infer_response());
+    if (!status.ok()) {
+      VLOG(1) << "ModelStreamInfer " << request.model_name() << " version \""
+              << request.model_version() << "\" failed: " << status;
+      response.clear_infer_response();
+      response.set_error_message(std::string(status.message()));
+    }
+    if (!stream->Write(response)) break;  // the client went away
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status InferenceService::ModelConfig(
+    grpc::ServerContext* context, const inference::ModelConfigRequest* request,
+    inference::ModelConfigResponse* response) {
+  if (grpc::Status allowed = Allowed(context, auth::Permission::kInfer);
+      !allowed.ok()) {
+    return allowed;
+  }
+  absl::StatusOr<std::shared_ptr<const ServableVersion>> servable =
+      manager_->Acquire(request->name(), request->version());
+  if (!servable.ok()) return ToGrpcStatus(servable.status());
+  *response->mutable_config() =
+      ToTritonConfig(request->name(), (*servable)->config, *(*servable)->model);
+  return grpc::Status::OK;
 }
 
 absl::Status InferenceService::Infer(

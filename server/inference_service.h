@@ -2,11 +2,11 @@
 //
 // Implements the Open Inference Protocol RPCs (ServerLive, ServerReady,
 // ModelReady, ServerMetadata, ModelMetadata, ModelInfer) and Triton's
-// ModelStatistics, RepositoryIndex, RepositoryModelLoad and
-// RepositoryModelUnload. Statuses follow one rule: an unknown model or
-// version is NOT_FOUND, a known one that is not serving is UNAVAILABLE, a
-// malformed request is INVALID_ARGUMENT with what was expected, and a
-// draining server refuses new work with UNAVAILABLE.
+// ModelStreamInfer, ModelConfig, ModelStatistics, RepositoryIndex,
+// RepositoryModelLoad and RepositoryModelUnload. Statuses follow one rule: an
+// unknown model or version is NOT_FOUND, a known one that is not serving is
+// UNAVAILABLE, a malformed request is INVALID_ARGUMENT with what was expected,
+// and a draining server refuses new work with UNAVAILABLE.
 //
 //   RequestGate gate;
 //   InferenceService service(options, &manager, &scheduler, &watcher, &gate);
@@ -76,6 +76,14 @@ class InferenceService final : public inference::GRPCInferenceService::Service {
   grpc::Status ModelInfer(grpc::ServerContext* context,
                           const inference::ModelInferRequest* request,
                           inference::ModelInferResponse* response) override;
+  // Runs the stream's requests one at a time and answers each in order.
+  grpc::Status ModelStreamInfer(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<inference::ModelStreamInferResponse,
+                               inference::ModelInferRequest>* stream) override;
+  grpc::Status ModelConfig(grpc::ServerContext* context,
+                           const inference::ModelConfigRequest* request,
+                           inference::ModelConfigResponse* response) override;
   grpc::Status ModelStatistics(
       grpc::ServerContext* context,
       const inference::ModelStatisticsRequest* request,

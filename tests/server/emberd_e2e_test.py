@@ -71,6 +71,9 @@ def copy_repository(dest):
         shutil.copytree(model_dir,
                         os.path.join(dest, os.path.basename(model_dir)),
                         symlinks=False)
+    # One model with a batch limit, to see Triton's batched config form.
+    with open(os.path.join(dest, "lenet", "config.pbtxt"), "a") as f:
+        f.write("\nmax_batch_size: 256\n")
 
 
 class EmberdTest(unittest.TestCase):
@@ -246,6 +249,44 @@ class EmberdTest(unittest.TestCase):
         self.assertGreaterEqual(
             stats.model_stats[0].inference_stats.success.count, 2)
         self.assertGreater(stats.model_stats[0].memory_usage[0].byte_size, 0)
+
+    def test_08_stream_infer(self):
+        golden = self.golden("connect4")
+        good = self.infer_request("connect4", "board", golden["input_shape"],
+                                  golden["inputs"])
+        bad = self.infer_request("connect4", "board", [1, 41], [0.0] * 41)
+        bad.id = "bad"
+        responses = list(self.stub.ModelStreamInfer(iter([good, bad, good])))
+        self.assertEqual(len(responses), 3)
+        for i in (0, 2):
+            self.assertEqual(responses[i].error_message, "")
+            self.assertEqual(responses[i].infer_response.id, "e2e")
+            self.assert_close(
+                responses[i].infer_response.outputs[0].contents.fp32_contents,
+                golden["outputs"], golden["tolerance"], "stream %d" % i)
+        self.assertIn("[-1, 42]", responses[1].error_message)
+        self.assertFalse(responses[1].HasField("infer_response"))
+
+    def test_09_model_config_in_tritons_form(self):
+        lenet = self.stub.ModelConfig(
+            self.pb.ModelConfigRequest(name="lenet")).config
+        self.assertEqual(lenet.name, "lenet")
+        self.assertEqual(lenet.platform, "ember_burn")
+        self.assertEqual(lenet.max_batch_size, 256)
+        self.assertEqual(lenet.input[0].name, "image")
+        self.assertEqual(lenet.input[0].data_type, self.pb.TYPE_FP32)
+        self.assertEqual(list(lenet.input[0].dims), [1, 28, 28])
+        self.assertEqual(list(lenet.output[0].dims), [10])
+        connect4 = self.stub.ModelConfig(
+            self.pb.ModelConfigRequest(name="connect4", version="1")).config
+        self.assertEqual(connect4.max_batch_size, 0)
+        self.assertEqual(list(connect4.input[0].dims), [-1, 42])
+        self.assertEqual(connect4.version_policy.latest.num_versions, 1)
+        with self.assertRaises(grpc.RpcError) as caught:
+            self.stub.ModelConfig(self.pb.ModelConfigRequest(name="nope"))
+        self.assertEqual(caught.exception.code(), grpc.StatusCode.NOT_FOUND)
+        metadata = self.stub.ServerMetadata(self.pb.ServerMetadataRequest())
+        self.assertIn("model_configuration", metadata.extensions)
 
     def test_99_sigterm_drains_and_exits_zero(self):
         golden = self.golden("lenet")
