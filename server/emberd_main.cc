@@ -47,7 +47,12 @@ ABSL_FLAG(absl::Duration, settle_time, absl::Milliseconds(500),
           "as complete (records renamed into place or closed after writing "
           "are complete at once).");
 ABSL_FLAG(int32_t, load_threads, 2, "Threads that build models.");
-ABSL_FLAG(int32_t, inference_threads, 2, "Threads that run inference.");
+ABSL_FLAG(int32_t, inference_threads, 2,
+          "Inferences that run at once, and threads that run queued ones.");
+ABSL_FLAG(bool, inference_on_request_thread, true,
+          "Run an inference on the thread that received the request when no "
+          "request waits and fewer than --inference_threads run, saving the "
+          "hand-off to an inference thread.");
 ABSL_FLAG(int32_t, max_queue_size, 1024,
           "Inference requests allowed to wait for a thread; beyond that "
           "requests fail with RESOURCE_EXHAUSTED.");
@@ -139,6 +144,8 @@ int main(int argc, char** argv) {
   options.load_threads = absl::GetFlag(FLAGS_load_threads);
   options.inference_threads = absl::GetFlag(FLAGS_inference_threads);
   options.max_queue_size = absl::GetFlag(FLAGS_max_queue_size);
+  options.inference_on_request_thread =
+      absl::GetFlag(FLAGS_inference_on_request_thread);
   options.unload_first = absl::GetFlag(FLAGS_unload_first);
   options.max_message_size = absl::GetFlag(FLAGS_max_message_size);
   options.drain_timeout = absl::GetFlag(FLAGS_drain_timeout);

@@ -1,14 +1,15 @@
 #include "server/inference_scheduler.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 
 namespace ember::server {
 
-FifoScheduler::FifoScheduler(Options options) : options_(options) {
-  const int n = options_.num_threads < 1 ? 1 : options_.num_threads;
-  for (int i = 0; i < n; ++i) workers_.emplace_back([this] { Work(); });
+FifoScheduler::FifoScheduler(Options options)
+    : options_(options), slots_(std::max(1, options.num_threads)) {
+  for (int i = 0; i < slots_; ++i) workers_.emplace_back([this] { Work(); });
 }
 
 FifoScheduler::~FifoScheduler() {
@@ -17,18 +18,47 @@ FifoScheduler::~FifoScheduler() {
     stopping_ = true;
   }
   for (std::thread& worker : workers_) worker.join();
+  // Tasks still running on submitting threads touch mu_ when they finish.
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](int* running) { return *running == 0; }, &running_));
 }
 
 absl::Status FifoScheduler::Submit(InferenceTask task) {
-  absl::MutexLock lock(&mu_);
-  if (stopping_) return absl::UnavailableError("inference is shutting down");
-  if (static_cast<int>(queue_.size()) >= options_.max_queue_size) {
-    return absl::ResourceExhaustedError(absl::StrCat("inference queue full (",
-                                                     options_.max_queue_size,
-                                                     " requests waiting)"));
+  const absl::Time submitted = absl::Now();
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::UnavailableError("inference is shutting down");
+    if (!options_.run_on_caller_when_idle || !queue_.empty() ||
+        running_ >= slots_) {
+      if (static_cast<int>(queue_.size()) >= options_.max_queue_size) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("inference queue full (", options_.max_queue_size,
+                         " requests waiting)"));
+      }
+      queue_.push_back({std::move(task), submitted});
+      return absl::OkStatus();
+    }
+    ++running_;
   }
-  queue_.push_back({std::move(task), absl::Now()});
+  // A free slot and nobody waiting: run here, in order as much as a queue
+  // would have.
+  InferenceResult result = Run(task, submitted);
+  {
+    absl::MutexLock lock(&mu_);
+    --running_;  // a waiting worker may take the slot now
+  }
+  task.done(std::move(result));
   return absl::OkStatus();
+}
+
+InferenceResult FifoScheduler::Run(InferenceTask& task, absl::Time submitted) {
+  InferenceResult result;
+  const absl::Time start = absl::Now();
+  result.queue_time = start - submitted;
+  result.outputs = task.servable->model->Forward(task.inputs);
+  result.infer_time = absl::Now() - start;
+  return result;
 }
 
 void FifoScheduler::Work() {
@@ -36,18 +66,24 @@ void FifoScheduler::Work() {
     Queued item;
     {
       absl::MutexLock lock(&mu_);
+      // A task waits and a slot is free (tasks run on submitting threads
+      // hold slots too), or the scheduler stops.
       mu_.Await(absl::Condition(
-          +[](FifoScheduler* s) { return s->stopping_ || !s->queue_.empty(); },
+          +[](FifoScheduler* s) {
+            return (s->stopping_ && s->queue_.empty()) ||
+                   (!s->queue_.empty() && s->running_ < s->slots_);
+          },
           this));
-      if (queue_.empty()) return;
+      if (queue_.empty()) return;  // stopping, nothing left
       item = std::move(queue_.front());
       queue_.pop_front();
+      ++running_;
     }
-    InferenceResult result;
-    const absl::Time start = absl::Now();
-    result.queue_time = start - item.submitted;
-    result.outputs = item.task.servable->model->Forward(item.task.inputs);
-    result.infer_time = absl::Now() - start;
+    InferenceResult result = Run(item.task, item.submitted);
+    {
+      absl::MutexLock lock(&mu_);
+      --running_;
+    }
     item.task.done(std::move(result));
   }
 }

@@ -1,6 +1,7 @@
 #include "server/inference_scheduler.h"
 
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
@@ -52,6 +53,7 @@ TEST(FifoSchedulerTest, RefusesWorkBeyondTheQueueLimit) {
   FifoScheduler::Options options;
   options.num_threads = 1;
   options.max_queue_size = 1;
+  options.run_on_caller_when_idle = false;  // every task goes through the queue
   auto scheduler = std::make_unique<FifoScheduler>(options);
   auto servable = Servable(0);
   absl::Notification done[2];
@@ -72,6 +74,52 @@ TEST(FifoSchedulerTest, RefusesWorkBeyondTheQueueLimit) {
   EXPECT_TRUE(done[0].HasBeenNotified());
   EXPECT_TRUE(done[1].HasBeenNotified());
   EXPECT_FALSE(never.HasBeenNotified());
+}
+
+TEST(FifoSchedulerTest, RunsOnTheCallerWhenNothingWaits) {
+  FifoScheduler scheduler(FifoScheduler::Options{});
+  absl::Notification done;
+  InferenceResult result;
+  std::thread::id ran_on;
+  InferenceTask task = Task(Servable(1), &done, &result);
+  auto notify = std::move(task.done);
+  task.done = [&](InferenceResult r) {
+    ran_on = std::this_thread::get_id();
+    notify(std::move(r));
+  };
+  ASSERT_TRUE(scheduler.Submit(std::move(task)).ok());
+  EXPECT_TRUE(done.HasBeenNotified());  // before Submit returned
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+  ASSERT_TRUE(result.outputs.ok());
+  EXPECT_EQ((*result.outputs)[0].data<float>()[0], 2.f);
+}
+
+// Tasks run on submitting threads hold slots: with one thread, a second
+// task waits in the queue until the first (running on its caller) ends.
+TEST(FifoSchedulerTest, CallerRunsCountAgainstTheThreadLimit) {
+  FifoScheduler::Options options;
+  options.num_threads = 1;
+  auto scheduler = std::make_unique<FifoScheduler>(options);
+  auto servable = Servable(0);
+  absl::Notification done[2];
+  InferenceResult results[2];
+
+  ForwardGate::Close();
+  std::thread caller([&] {
+    ASSERT_TRUE(scheduler->Submit(Task(servable, &done[0], &results[0])).ok());
+  });
+  ASSERT_TRUE(ForwardGate::AwaitWaiting(1, kWait));  // running on `caller`
+  ASSERT_TRUE(scheduler->Submit(Task(servable, &done[1], &results[1])).ok());
+  EXPECT_FALSE(done[1].HasBeenNotified());  // queued, not run here
+  absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(ForwardGate::Waiting(), 1);  // the worker did not start it
+
+  ForwardGate::Open();
+  caller.join();
+  ASSERT_TRUE(done[1].WaitForNotificationWithTimeout(kWait));
+  EXPECT_TRUE(done[0].HasBeenNotified());
+  EXPECT_GT(results[1].queue_time, absl::Milliseconds(40));
+  scheduler.reset();
 }
 
 }  // namespace

@@ -52,6 +52,8 @@ absl::Status EmberServer::Start() {
   FifoScheduler::Options scheduler_options;
   scheduler_options.num_threads = options_.inference_threads;
   scheduler_options.max_queue_size = options_.max_queue_size;
+  scheduler_options.run_on_caller_when_idle =
+      options_.inference_on_request_thread;
   scheduler_ = std::make_unique<FifoScheduler>(scheduler_options);
 
   if (options_.records_service) RemoveStaleUploads();

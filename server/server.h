@@ -53,10 +53,14 @@ class EmberServer {
     bool use_inotify = true;
     // Threads building models. Default 2.
     int load_threads = 2;
-    // Threads running inference. Default 2.
+    // Inferences running at once (and threads that run queued ones).
+    // Default 2.
     int inference_threads = 2;
     // Requests allowed to wait for an inference thread. Default 1024.
     int max_queue_size = 1024;
+    // Run an inference on the gRPC thread that received it when nothing
+    // waits and a slot is free (see FifoScheduler). Default true.
+    bool inference_on_request_thread = true;
     // Unload each version before loading its replacement. Default false.
     bool unload_first = false;
     // Largest gRPC message received or sent, bytes. Default 256 MiB:

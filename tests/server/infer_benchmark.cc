@@ -3,6 +3,13 @@
 // runs, prints the server-side split (queue, input conversion, model,
 // output encoding) from ModelStatistics.
 //
+// Two servers run side by side: one that runs an inference on the gRPC
+// thread when nothing waits (the default) and one that sends every request
+// through the queue to an inference thread (--inference_on_request_thread
+// false). The second argument of each benchmark picks the server (1 = on
+// the request thread), so the cost of the hand-off shows as a ratio from
+// one run.
+//
 //   bazel build //tests/server:infer_benchmark
 //   bazel-bin/tests/server/infer_benchmark --benchmark_min_time=2
 
@@ -38,10 +45,11 @@ std::string ReadFile(const std::string& path) {
   return content.str();
 }
 
-Fixture& GetFixture() {
-  static Fixture* fixture = [] {
-    auto* f = new Fixture;
-    const std::string root = server::testing::NewTempDir("bench");
+Fixture* MakeFixture(bool on_request_thread) {
+  auto* f = new Fixture;
+  {
+    const std::string root = server::testing::NewTempDir(
+        on_request_thread ? "bench-inline" : "bench-queued");
     for (const char* model : {"connect4", "lenet"}) {
       const std::string from =
           absl::StrCat(runfiles_root, "/tests/fixtures/models/", model);
@@ -57,6 +65,7 @@ Fixture& GetFixture() {
     options.settle_time = absl::ZeroDuration();
     options.loader = model::LoadModel;
     options.config_parser = model::ParseModelConfig;
+    options.inference_on_request_thread = on_request_thread;
     absl::StatusOr<std::unique_ptr<server::EmberServer>> server =
         server::EmberServer::Create(std::move(options));
     if (!server.ok()) {
@@ -74,9 +83,14 @@ Fixture& GetFixture() {
     f->stub = inference::GRPCInferenceService::NewStub(
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", f->server->port()),
                             grpc::InsecureChannelCredentials()));
-    return f;
-  }();
-  return *fixture;
+  }
+  return f;
+}
+
+Fixture& GetFixture(bool on_request_thread = true) {
+  static Fixture* on_thread = MakeFixture(true);
+  static Fixture* queued = MakeFixture(false);
+  return on_request_thread ? *on_thread : *queued;
 }
 
 inference::ModelInferRequest MakeRequest(const std::string& model,
@@ -105,7 +119,7 @@ inference::ModelInferRequest MakeRequest(const std::string& model,
 
 void RunInfer(benchmark::State& state,
               const inference::ModelInferRequest& request) {
-  Fixture& f = GetFixture();
+  Fixture& f = GetFixture(state.range(1) != 0);
   for (auto _ : state) {
     grpc::ClientContext context;
     inference::ModelInferResponse response;
@@ -122,13 +136,19 @@ void BM_Connect4(benchmark::State& state) {
   RunInfer(state, MakeRequest("connect4", "board", {state.range(0), 42},
                               /*raw=*/false));
 }
-BENCHMARK(BM_Connect4)->Arg(1)->Arg(64)->UseRealTime();
+BENCHMARK(BM_Connect4)
+    ->ArgNames({"batch", "on_request_thread"})
+    ->ArgsProduct({{1, 64}, {1, 0}})
+    ->UseRealTime();
 
 void BM_LeNetRaw(benchmark::State& state) {
   RunInfer(state, MakeRequest("lenet", "image", {state.range(0), 1, 28, 28},
                               /*raw=*/true));
 }
-BENCHMARK(BM_LeNetRaw)->Arg(1)->Arg(16)->UseRealTime();
+BENCHMARK(BM_LeNetRaw)
+    ->ArgNames({"batch", "on_request_thread"})
+    ->ArgsProduct({{1, 16}, {1, 0}})
+    ->UseRealTime();
 
 // The routing lookup alone: what every request pays before any model work.
 void BM_Acquire(benchmark::State& state) {
@@ -140,14 +160,16 @@ void BM_Acquire(benchmark::State& state) {
 }
 BENCHMARK(BM_Acquire)->ThreadRange(1, 2)->UseRealTime();
 
-void PrintServerSplit() {
-  Fixture& f = GetFixture();
+void PrintServerSplit(bool on_request_thread) {
+  Fixture& f = GetFixture(on_request_thread);
   grpc::ClientContext context;
   inference::ModelStatisticsRequest request;
   inference::ModelStatisticsResponse response;
   if (!f.stub->ModelStatistics(&context, request, &response).ok()) return;
-  std::cout << "\nserver-side mean per request (us): model  queue  input  "
-               "infer  output  total\n";
+  std::cout << "\nserver-side mean per request (us), "
+            << (on_request_thread ? "on the request thread"
+                                  : "through the queue")
+            << ": model  queue  input  infer  output  total\n";
   for (const auto& s : response.model_stats()) {
     const auto& i = s.inference_stats();
     const double n = std::max<uint64_t>(1, i.success().count());
@@ -170,7 +192,8 @@ int main(int argc, char** argv) {
                              : absl::StrCat(argv[0], ".runfiles/ember");
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
-  ember::PrintServerSplit();
+  ember::PrintServerSplit(true);
+  ember::PrintServerSplit(false);
   benchmark::Shutdown();
   return 0;
 }
