@@ -1,5 +1,6 @@
 #include "recorder/half.h"
 
+#include <cpuid.h>
 #include <immintrin.h>
 
 #include <cmath>
@@ -178,18 +179,37 @@ __attribute__((target("avx2"))) void BFloat16ToFloatAvx2(const uint16_t* src,
 
 }  // namespace internal
 
+namespace {
+
+// CPUID-based feature checks (gcc's and clang's __builtin_cpu_supports
+// disagree on the names they accept). AVX needs the OS to save the YMM
+// registers too (OSXSAVE and XCR0 bits 1 and 2).
+bool OsSavesYmm() {
+  unsigned eax, ebx, ecx, edx;
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
+  const bool osxsave = (ecx >> 27) & 1, avx = (ecx >> 28) & 1;
+  if (!osxsave || !avx) return false;
+  unsigned xcr0_lo, xcr0_hi;
+  __asm__("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+  return (xcr0_lo & 0x6) == 0x6;
+}
+
+}  // namespace
+
 bool CpuHasF16C() {
   static const bool kHas = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
+    return OsSavesYmm() && ((ecx >> 29) & 1);  // F16C
   }();
   return kHas;
 }
 
 bool CpuHasAvx2() {
   static const bool kHas = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2");
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+    return OsSavesYmm() && ((ebx >> 5) & 1);  // AVX2
   }();
   return kHas;
 }
