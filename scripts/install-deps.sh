@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Ember builds and tests with, skipping what
-# is already there. Safe to run repeatedly; needs root (or sudo).
+# is already there, plus any packages given as arguments (scripts/fuzz.sh
+# adds clang this way). Safe to run repeatedly; needs root (or sudo).
 set -euo pipefail
 
 PACKAGES=(
@@ -22,6 +23,7 @@ PACKAGES=(
   openssl                # throwaway certificates for the TLS tests
   clang-format           # source formatting check
 )
+PACKAGES+=("$@")
 
 missing=()
 for p in "${PACKAGES[@]}"; do
