@@ -906,33 +906,49 @@ absl::Status EmberClient::UnloadModel(const std::string& model) {
       "inference.GRPCInferenceService/RepositoryModelUnload");
 }
 
+namespace {
+
+// What fstat says of a file that changes when it is written to.
+struct FileIdentity {
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  bool operator==(const FileIdentity& o) const {
+    return size == o.size && mtime_ns == o.mtime_ns && ctime_ns == o.ctime_ns;
+  }
+};
+
+absl::StatusOr<FileIdentity> Identify(FILE* file, const std::string& path) {
+  struct stat st;
+  if (fstat(fileno(file), &st) != 0) {
+    return absl::DataLossError(
+        absl::StrCat("cannot stat ", path, ": ", strerror(errno)));
+  }
+  FileIdentity id;
+  id.size = static_cast<uint64_t>(st.st_size);
+  id.mtime_ns = st.st_mtim.tv_sec * int64_t{1000000000} + st.st_mtim.tv_nsec;
+  id.ctime_ns = st.st_ctim.tv_sec * int64_t{1000000000} + st.st_ctim.tv_nsec;
+  return id;
+}
+
+}  // namespace
+
 absl::StatusOr<UploadResult> EmberClient::UploadFile(
     const std::string& path, const UploadOptions& options) {
-  // First pass: size and digest, so the server can check both.
   FILE* file = fopen(path.c_str(), "rb");
   if (file == nullptr) {
     return absl::NotFoundError(
         absl::StrCat("cannot open ", path, ": ", strerror(errno)));
   }
   std::unique_ptr<FILE, int (*)(FILE*)> closer(file, fclose);
-  Sha256 hash;
-  uint64_t total = 0;
-  std::string buffer(options_.chunk_bytes, '\0');
-  while (true) {
-    const size_t n = fread(buffer.data(), 1, buffer.size(), file);
-    if (n == 0) break;
-    hash.Update(absl::string_view(buffer.data(), n));
-    total += n;
-  }
-  if (ferror(file)) {
-    return absl::DataLossError(
-        absl::StrCat("error reading ", path, ": ", strerror(errno)));
-  }
-  rewind(file);
+  EMBER_ASSIGN_OR_RETURN(const FileIdentity before, Identify(file, path));
 
-  // Second pass: the chunks. A file that changes between the passes is
-  // caught by the server's digest check (DATA_LOSS).
+  // One pass: the file is hashed as it is sent and the digest goes in the
+  // trailer. A file written to meanwhile (a training job saving over it)
+  // shows in its size or times, and the upload is abandoned before the
+  // trailer, so the server stores nothing.
   uint64_t sent = 0;
+  std::string buffer(options_.chunk_bytes, '\0');
   auto next = [&]() -> absl::StatusOr<std::string> {
     const size_t n = fread(buffer.data(), 1, buffer.size(), file);
     if (n == 0 && ferror(file)) {
@@ -940,13 +956,16 @@ absl::StatusOr<UploadResult> EmberClient::UploadFile(
           absl::StrCat("error reading ", path, ": ", strerror(errno)));
     }
     sent += n;
-    if (n == 0 && sent != total) {
-      return absl::DataLossError(
-          absl::StrCat(path, " changed while it was being uploaded"));
+    if (n == 0) {
+      EMBER_ASSIGN_OR_RETURN(const FileIdentity after, Identify(file, path));
+      if (!(after == before) || sent != before.size) {
+        return absl::DataLossError(
+            absl::StrCat(path, " changed while it was being uploaded"));
+      }
     }
     return std::string(buffer.data(), n);
   };
-  return Upload(options, total, hash.HexDigest(), next);
+  return Upload(options, before.size, next);
 }
 
 absl::StatusOr<UploadResult> EmberClient::UploadBytes(
@@ -958,11 +977,11 @@ absl::StatusOr<UploadResult> EmberClient::UploadBytes(
     at += n;
     return chunk;
   };
-  return Upload(options, bytes.size(), Sha256Hex(bytes), next);
+  return Upload(options, bytes.size(), next);
 }
 
 absl::StatusOr<UploadResult> EmberClient::Upload(
-    const UploadOptions& options, uint64_t total, const std::string& sha256,
+    const UploadOptions& options, uint64_t total,
     const std::function<absl::StatusOr<std::string>()>& next) {
   if (options.model.empty()) {
     return absl::InvalidArgumentError("upload needs a model name");
@@ -981,7 +1000,6 @@ absl::StatusOr<UploadResult> EmberClient::Upload(
   header->set_version(options.version);
   header->set_precision(options.precision);
   header->set_format(options.format);
-  header->set_sha256(sha256);
   header->set_total_size(total);
   header->set_config_pbtxt(options.config_pbtxt);
   header->set_replace_config(options.replace_config);
@@ -993,6 +1011,7 @@ absl::StatusOr<UploadResult> EmberClient::Upload(
 
   // A failed Write means the server ended the call; Finish says why.
   absl::Status local = absl::OkStatus();
+  Sha256 hash;
   uint64_t done = 0;
   if (options.progress) options.progress(0, total);
   bool open = writer->Write(request);
@@ -1000,15 +1019,22 @@ absl::StatusOr<UploadResult> EmberClient::Upload(
     absl::StatusOr<std::string> chunk = next();
     if (!chunk.ok()) {
       local = chunk.status();
-      context.TryCancel();
+      context.TryCancel();  // no trailer: the server stores nothing
       break;
     }
     if (chunk->empty()) break;
     done += chunk->size();
+    hash.Update(*chunk);
     request.Clear();
     request.set_chunk(std::move(*chunk));
     open = writer->Write(request);
     if (open && options.progress) options.progress(done, total);
+  }
+  const std::string sha256 = hash.HexDigest();
+  if (open && local.ok()) {
+    request.Clear();
+    request.mutable_trailer()->set_sha256(sha256);
+    open = writer->Write(request);
   }
   if (open) writer->WritesDone();
   const grpc::Status status = writer->Finish();

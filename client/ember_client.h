@@ -293,9 +293,11 @@ class EmberClient {
   absl::Status LoadModel(const std::string& model);
   absl::Status UnloadModel(const std::string& model);
 
-  // Uploads a record from a file, streamed in chunks of chunk_bytes; the
-  // file is read twice (once for its SHA-256, which the server checks,
-  // then to send it) and never held whole in memory.
+  // Uploads a record from a file, streamed in chunks of chunk_bytes: read
+  // once, hashed as it is sent (the server checks the SHA-256 before it
+  // decodes anything), never held whole in memory. A file written to
+  // during the upload (its size or times change) fails with DATA_LOSS and
+  // nothing is stored.
   absl::StatusOr<UploadResult> UploadFile(const std::string& path,
                                           const UploadOptions& options);
   // Same from memory.
@@ -327,10 +329,10 @@ class EmberClient {
   absl::Status CallStatus(const grpc::Status& status, bool got_response,
                           absl::string_view rpc) const;
 
-  // Streams an upload whose bytes come from `next` (fills a buffer with
-  // the next chunk; empty at the end).
+  // Streams an upload whose bytes come from `next` (the next chunk; empty
+  // at the end), hashing them on the way; the digest goes in the trailer.
   absl::StatusOr<UploadResult> Upload(
-      const UploadOptions& options, uint64_t total, const std::string& sha256,
+      const UploadOptions& options, uint64_t total,
       const std::function<absl::StatusOr<std::string>()>& next);
   // Streams a download into `sink`, checking size and digest.
   absl::StatusOr<RecordInfo> Download(

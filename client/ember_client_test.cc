@@ -492,6 +492,38 @@ TEST_F(RecordsTest, UploadFileInChunksWithProgressThenDownload) {
   EXPECT_EQ(Sha256Hex(*bytes), info->sha256());
 }
 
+// The file is read once; one saved over while it is being sent (as a
+// training job might) fails with DATA_LOSS and the server stores nothing.
+TEST_F(RecordsTest, UploadOfAFileWrittenMeanwhileStoresNothing) {
+  const std::string record = FixtureRecord();
+  const std::string path = TempDir("changing") + "/model.mpk";
+  ASSERT_TRUE(testing::WriteWholeFile(path, record).ok());
+  UploadOptions upload;
+  upload.model = "connect4";
+  bool rewritten = false;
+  upload.progress = [&](uint64_t done, uint64_t) {
+    if (done == 0 || rewritten) return;
+    rewritten = true;  // same size, other bytes, later mtime
+    std::string changed = record;
+    changed[changed.size() - 1] ^= 1;
+    absl::SleepFor(absl::Milliseconds(5));
+    FILE* f = fopen(path.c_str(), "r+b");
+    ASSERT_NE(f, nullptr);
+    fwrite(changed.data(), 1, changed.size(), f);
+    fclose(f);
+  };
+  absl::StatusOr<UploadResult> stored =
+      Connect(kWriteToken)->UploadFile(path, upload);
+  EXPECT_TRUE(rewritten);
+  EXPECT_EQ(stored.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(stored.status().message(),
+              HasSubstr("changed while it was being uploaded"));
+  absl::StatusOr<std::vector<RecordInfo>> list =
+      Connect(kReadToken)->ListRecords("connect4");
+  ASSERT_TRUE(list.ok()) << list.status();
+  EXPECT_EQ(list->size(), 1u);  // only the original version
+}
+
 TEST_F(RecordsTest, UploadBytesAndDownloadToString) {
   UploadOptions upload;
   upload.model = "connect4";

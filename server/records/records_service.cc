@@ -332,12 +332,6 @@ absl::Status RecordsService::DoUpload(
     absl::StatusOr<uint64_t> received =
         ReceivePayload(context, reader, *plan, sink->get(), &payload_sha256);
     if (!received.ok()) return received.status();
-    if (!header.sha256().empty() &&
-        absl::AsciiStrToLower(header.sha256()) != payload_sha256) {
-      return absl::DataLossError(absl::StrCat(
-          what, ": payload SHA-256 is ", payload_sha256,
-          " but the header says ", absl::AsciiStrToLower(header.sha256())));
-    }
     absl::StatusOr<std::shared_ptr<const MappedFile>> payload = (*sink)->Map();
     if (!payload.ok()) return Annotate(payload.status(), what);
     const absl::Time received_at = absl::Now();
@@ -628,10 +622,25 @@ absl::StatusOr<uint64_t> RecordsService::ReceivePayload(
   ChunkPipeline pipeline(sink);
 
   v1::UploadRequest message;
+  std::string trailer_sha256;
+  bool trailer = false;
   while (reader->Read(&message)) {
     if (message.has_header()) {
       return absl::InvalidArgumentError(
           "upload: only the first message may be a header");
+    }
+    if (trailer) {
+      return absl::InvalidArgumentError(
+          "upload: nothing may follow the trailer");
+    }
+    if (message.has_trailer()) {
+      trailer = true;
+      trailer_sha256 = absl::AsciiStrToLower(message.trailer().sha256());
+      if (!trailer_sha256.empty() && !IsSha256Hex(trailer_sha256)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(what, ": the trailer's sha256 is not 64 hex digits"));
+      }
+      continue;
     }
     const std::string& chunk = message.chunk();
     if (size + chunk.size() > limit) {
@@ -660,6 +669,15 @@ absl::StatusOr<uint64_t> RecordsService::ReceivePayload(
         absl::StrCat(what, ": no record bytes were sent"));
   }
   *sha256 = hash.HexDigest();
+  for (const auto& [said, where] :
+       {std::pair{absl::AsciiStrToLower(header.sha256()), "header"},
+        std::pair{trailer_sha256, "trailer"}}) {
+    if (!said.empty() && said != *sha256) {
+      return absl::DataLossError(absl::StrCat(what, ": payload SHA-256 is ",
+                                              *sha256, " but the ", where,
+                                              " says ", said));
+    }
+  }
   return size;
 }
 

@@ -179,7 +179,8 @@ class RecordsService final : public ember::records::v1::Records::Service {
   // Creates the hidden directory the upload is built in.
   absl::StatusOr<UploadStaging> StageUpload(const UploadPlan& plan);
   // Reads the record bytes after the header into `sink` and returns how
-  // many there were. Sets `sha256` to their digest.
+  // many there were, once their digest matches what the header or the
+  // trailer says (DATA_LOSS otherwise). Sets `sha256` to the digest.
   absl::StatusOr<uint64_t> ReceivePayload(
       grpc::ServerContext* context,
       grpc::ServerReader<ember::records::v1::UploadRequest>* reader,

@@ -378,6 +378,32 @@ TEST_F(RefusedUploadTest, WrongDigest) {
   EXPECT_TRUE(Upload(header_, bytes_).status.ok());
 }
 
+// A client that hashes while it sends puts the digest in the trailer; it is
+// checked like the header's, and the trailer must end the stream.
+TEST_F(RefusedUploadTest, DigestInTheTrailer) {
+  CallOptions wrong;
+  wrong.trailer_sha256 = Sha256Hex("something else");
+  ExpectRefused(Upload(header_, bytes_, wrong), grpc::StatusCode::DATA_LOSS);
+  CallOptions malformed;
+  malformed.trailer_sha256 = "not-hex";
+  ExpectRefused(Upload(header_, bytes_, malformed),
+                grpc::StatusCode::INVALID_ARGUMENT);
+  CallOptions then_more;
+  then_more.trailer_sha256 = Sha256Hex(bytes_);
+  then_more.after_trailer = "more";
+  ExpectRefused(Upload(header_, bytes_, then_more),
+                grpc::StatusCode::INVALID_ARGUMENT);
+  // Header and trailer must both agree with the payload when both are set.
+  CallOptions right;
+  right.trailer_sha256 = absl::AsciiStrToUpper(Sha256Hex(bytes_));
+  header_.set_sha256(Sha256Hex("something else"));
+  ExpectRefused(Upload(header_, bytes_, right), grpc::StatusCode::DATA_LOSS);
+  header_.clear_sha256();
+  UploadResult stored = Upload(header_, bytes_, right);
+  ASSERT_TRUE(stored.status.ok()) << stored.status.error_message();
+  EXPECT_EQ(stored.response.record().sha256(), Sha256Hex(bytes_));
+}
+
 TEST_F(RefusedUploadTest, TruncatedStream) {
   const std::string truncated = bytes_.substr(0, bytes_.size() / 2);
   header_.set_total_size(bytes_.size());

@@ -35,6 +35,14 @@ UploadResult UploadRecord(v1::Records::StubInterface& stub,
                       std::min(options.chunk_size, bytes.size() - at));
     open = writer->Write(message);
   }
+  if (open && !options.trailer_sha256.empty()) {
+    message.mutable_trailer()->set_sha256(options.trailer_sha256);
+    open = writer->Write(message);
+  }
+  if (open && !options.after_trailer.empty()) {
+    message.set_chunk(options.after_trailer);
+    open = writer->Write(message);
+  }
   if (open) writer->WritesDone();
   result.status = writer->Finish();
   return result;

@@ -23,6 +23,11 @@ struct CallOptions {
   std::string token;
   // Upload chunk size.
   size_t chunk_size = 1 << 20;
+  // Upload: sent as UploadTrailer.sha256 after the chunks when not empty.
+  std::string trailer_sha256;
+  // Upload: one more chunk of these bytes after the trailer, when not
+  // empty (a malformed stream).
+  std::string after_trailer;
 };
 
 struct UploadResult {
