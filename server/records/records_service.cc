@@ -157,15 +157,16 @@ absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
   return bytes;
 }
 
-// The builder's verdict on an uploaded record, as the client should see
-// it: a record (or config) that does not fit is a bad argument, whichever
-// code the builder uses for the detail (NOT_FOUND for a missing record
-// path would read as "no such model").
+// What a call gets once the server drains.
 grpc::Status ShuttingDown() {
   return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                       "server is shutting down; retry on another replica");
 }
 
+// The builder's verdict on an uploaded record, as the client should see
+// it: a record (or config) that does not fit is a bad argument, whichever
+// code the builder uses for the detail (NOT_FOUND for a missing record
+// path would read as "no such model").
 absl::Status NotFitting(const absl::Status& status, absl::string_view what) {
   const std::string message =
       absl::StrCat(what,
