@@ -6,7 +6,6 @@
 #include "common/status_macros.h"
 #include "glog/logging.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
-#include "grpcpp/health_check_service_interface.h"
 #include "server/records/repository_files.h"
 
 namespace ember::server {
@@ -71,7 +70,8 @@ absl::Status EmberServer::Start() {
       watcher_.get(), &gate_, options_.auth_policy.get());
   if (options_.records_service) EMBER_RETURN_IF_ERROR(StartRecordsService());
 
-  grpc::EnableDefaultHealthCheckService(true);
+  // Ember's own health service, which can forget removed models.
+  grpc::EnableDefaultHealthCheckService(false);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options_.grpc_address,
@@ -82,6 +82,7 @@ absl::Status EmberServer::Start() {
   builder.SetMaxReceiveMessageSize(options_.max_message_size);
   builder.SetMaxSendMessageSize(options_.max_message_size);
   builder.RegisterService(service_.get());
+  builder.RegisterService(&health_);
   if (records_ != nullptr) builder.RegisterService(records_.get());
   for (grpc::Service* service : options_.extra_services) {
     builder.RegisterService(service);
@@ -90,10 +91,6 @@ absl::Status EmberServer::Start() {
   if (grpc_server_ == nullptr || port_ == 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options_.grpc_address));
-  }
-  {
-    absl::MutexLock lock(&health_mu_);
-    health_ = grpc_server_->GetHealthCheckService();
   }
   UpdateHealth();
   LOG(INFO) << "emberd serving " << options_.model_repository << " on port "
@@ -163,17 +160,17 @@ absl::Status EmberServer::StartRecordsService() {
 
 void EmberServer::UpdateHealth() {
   absl::MutexLock lock(&health_mu_);
-  if (health_ == nullptr || gate_.draining()) return;
-  health_->SetServingStatus("", true);
+  if (gate_.draining()) return;
+  health_.Set("", true);
   std::set<std::string> names;
   for (const std::string& name : manager_->ModelNames()) {
     names.insert(name);
-    health_->SetServingStatus(name, !manager_->ReadyVersions(name).empty());
+    health_.Set(name, !manager_->ReadyVersions(name).empty());
   }
+  // A model that left the repository is unknown again (NOT_FOUND).
   for (const std::string& gone : health_names_) {
-    if (names.count(gone) == 0) health_->SetServingStatus(gone, false);
+    if (names.count(gone) == 0) health_.Forget(gone);
   }
-  names.insert(health_names_.begin(), health_names_.end());
   health_names_ = std::move(names);
 }
 
@@ -189,7 +186,7 @@ bool EmberServer::Drain() {
   manager_->StopWaiting();  // uploads waiting to serve answer now
   {
     absl::MutexLock lock(&health_mu_);
-    if (health_ != nullptr) health_->Shutdown();  // all NOT_SERVING
+    health_.Shutdown();  // all NOT_SERVING
   }
   const absl::Time deadline = absl::Now() + options_.drain_timeout;
   drained_cleanly_ = gate_.AwaitIdle(deadline);

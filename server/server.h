@@ -26,6 +26,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "server/auth/auth_policy.h"
+#include "server/health_service.h"
 #include "server/inference_scheduler.h"
 #include "server/inference_service.h"
 #include "server/model_manager.h"
@@ -128,11 +129,10 @@ class EmberServer {
   std::unique_ptr<grpc::Server> grpc_server_;
   int port_ = 0;
 
-  // Guards health updates (held while setting statuses, which takes only
-  // the health service's own lock).
+  // Guards health updates, so two updates never interleave (held while
+  // setting statuses, which takes only the health service's own lock).
   absl::Mutex health_mu_;
-  grpc::HealthCheckServiceInterface* health_ ABSL_GUARDED_BY(health_mu_) =
-      nullptr;
+  HealthService health_;
   std::set<std::string> health_names_ ABSL_GUARDED_BY(health_mu_);
 
   absl::Mutex drain_mu_;  // held for the whole drain

@@ -288,6 +288,31 @@ class EmberdTest(unittest.TestCase):
         metadata = self.stub.ServerMetadata(self.pb.ServerMetadataRequest())
         self.assertIn("model_configuration", metadata.extensions)
 
+    def test_10_removed_model_is_unknown_to_health(self):
+        request = self.health_pb.HealthCheckRequest(service="mlp")
+        watch = self.health.Watch(request, timeout=30)
+        self.assertEqual(next(watch).status,
+                         self.health_pb.HealthCheckResponse.SERVING)
+        shutil.rmtree(os.path.join(self.repo, "mlp"))
+        # The watcher sees the removal; the name is then unknown: Watch
+        # says SERVICE_UNKNOWN (after NOT_SERVING while it unloads) and
+        # Check fails with NOT_FOUND.
+        unknown = self.health_pb.HealthCheckResponse.SERVICE_UNKNOWN
+        seen = []
+        for update in watch:
+            seen.append(update.status)
+            if update.status == unknown:
+                break
+        watch.cancel()
+        self.assertEqual(seen[-1], unknown, seen)
+        with self.assertRaises(grpc.RpcError) as caught:
+            self.health.Check(request)
+        self.assertEqual(caught.exception.code(), grpc.StatusCode.NOT_FOUND)
+        self.assertEqual(
+            self.health.Check(self.health_pb.HealthCheckRequest(
+                service="connect4")).status,
+            self.health_pb.HealthCheckResponse.SERVING)
+
     def test_99_sigterm_drains_and_exits_zero(self):
         golden = self.golden("lenet")
         # Batches of 200 images keep the server busy while the signal lands.
