@@ -108,22 +108,21 @@ grpc::Status InferenceService::ModelMetadata(
     grpc::ServerContext* context,
     const inference::ModelMetadataRequest* request,
     inference::ModelMetadataResponse* out) {
-  if (grpc::Status allowed = Allowed(context, auth::Permission::kInfer);
-      !allowed.ok()) {
-    return allowed;
+  std::shared_ptr<const ServableVersion> servable;
+  if (grpc::Status found = AcquireAllowed(*context, request->name(),
+                                          request->version(), &servable);
+      !found.ok()) {
+    return found;
   }
-  absl::StatusOr<std::shared_ptr<const ServableVersion>> servable =
-      manager_->Acquire(request->name(), request->version());
-  if (!servable.ok()) return ToGrpcStatus(servable.status());
   out->set_name(request->name());
   out->set_platform(kPlatform);
   for (const auto& v : manager_->ReadyVersions(request->name())) {
     out->add_versions(absl::StrCat(v->version));
   }
-  for (const auto& spec : (*servable)->model->inputs()) {
+  for (const auto& spec : servable->model->inputs()) {
     FillTensorMetadata(spec, out->add_inputs());
   }
-  for (const auto& spec : (*servable)->model->outputs()) {
+  for (const auto& spec : servable->model->outputs()) {
     FillTensorMetadata(spec, out->add_outputs());
   }
   return grpc::Status::OK;
@@ -176,15 +175,29 @@ grpc::Status InferenceService::ModelStreamInfer(
 grpc::Status InferenceService::ModelConfig(
     grpc::ServerContext* context, const inference::ModelConfigRequest* request,
     inference::ModelConfigResponse* response) {
-  if (grpc::Status allowed = Allowed(context, auth::Permission::kInfer);
+  std::shared_ptr<const ServableVersion> servable;
+  if (grpc::Status found = AcquireAllowed(*context, request->name(),
+                                          request->version(), &servable);
+      !found.ok()) {
+    return found;
+  }
+  *response->mutable_config() =
+      ToTritonConfig(request->name(), servable->config, *servable->model);
+  return grpc::Status::OK;
+}
+
+grpc::Status InferenceService::AcquireAllowed(
+    const grpc::ServerContext& context, const std::string& name,
+    const std::string& version,
+    std::shared_ptr<const ServableVersion>* servable) const {
+  if (grpc::Status allowed = Allowed(&context, auth::Permission::kInfer);
       !allowed.ok()) {
     return allowed;
   }
-  absl::StatusOr<std::shared_ptr<const ServableVersion>> servable =
-      manager_->Acquire(request->name(), request->version());
-  if (!servable.ok()) return ToGrpcStatus(servable.status());
-  *response->mutable_config() =
-      ToTritonConfig(request->name(), (*servable)->config, *(*servable)->model);
+  absl::StatusOr<std::shared_ptr<const ServableVersion>> acquired =
+      manager_->Acquire(name, version);
+  if (!acquired.ok()) return ToGrpcStatus(acquired.status());
+  *servable = *std::move(acquired);
   return grpc::Status::OK;
 }
 

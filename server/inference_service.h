@@ -106,6 +106,11 @@ class InferenceService final : public inference::GRPCInferenceService::Service {
                      inference::ModelInferResponse* response);
   grpc::Status Allowed(const grpc::ServerContext* context,
                        auth::Permission permission) const;
+  // The version `name`/`version` addresses, for a caller allowed to infer.
+  grpc::Status AcquireAllowed(
+      const grpc::ServerContext& context, const std::string& name,
+      const std::string& version,
+      std::shared_ptr<const ServableVersion>* servable) const;
 
   const Options options_;
   ModelManager* const manager_;
