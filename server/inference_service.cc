@@ -181,8 +181,16 @@ grpc::Status InferenceService::ModelConfig(
       !found.ok()) {
     return found;
   }
+  // The version's own config, with the policy in force now (a policy
+  // change keeps loaded versions as they are).
+  config::ModelConfig config = servable->config;
+  absl::StatusOr<config::ModelConfig> current =
+      manager_->CurrentConfig(request->name());
+  if (current.ok()) {
+    *config.mutable_version_policy() = current->version_policy();
+  }
   *response->mutable_config() =
-      ToTritonConfig(request->name(), servable->config, *servable->model);
+      ToTritonConfig(request->name(), config, *servable->model);
   return grpc::Status::OK;
 }
 

@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "server/version_policy.h"
 
 namespace ember::server {
@@ -81,6 +82,18 @@ struct ModelManager::LoadJob {
 };
 
 namespace {
+
+// Whether two configs build the same model from the same record: they
+// differ at most in which versions are served (version_policy) and in the
+// order of a swap (unload_first).
+bool SameBuild(const config::ModelConfig& a, const config::ModelConfig& b) {
+  config::ModelConfig x = a, y = b;
+  for (config::ModelConfig* c : {&x, &y}) {
+    c->clear_version_policy();
+    c->clear_unload_first();
+  }
+  return google::protobuf::util::MessageDifferencer::Equals(x, y);
+}
 
 std::string VersionLabel(absl::string_view model, int64_t version) {
   return absl::StrCat("model ", model, " version ", version);
@@ -292,14 +305,20 @@ bool ModelManager::UpdateConfig(ModelState& model, const ModelFiles& files) {
     return false;
   }
   const bool first = !model.config.has_value();
+  // A change of the version policy or of unload_first alone keeps every
+  // loaded version: rebuilding them would cost a load each (and, with
+  // unload_first, an outage) for nothing.
+  const bool rebuild = first || !SameBuild(*model.config, *parsed);
   model.config = *std::move(parsed);
   model.config_text = files.config_text;
   model.config_rejected = false;
   model.rejected_config_text.clear();
   model.reason.clear();
-  ++model.config_gen;
+  if (rebuild) ++model.config_gen;
   LOG(INFO) << "model " << model.name << ": config "
-            << (first ? "read" : "changed, rebuilding its versions")
+            << (first     ? "read"
+                : rebuild ? "changed, rebuilding its versions"
+                          : "changed, loaded versions kept")
             << " (version policy "
             << DescribePolicy(model.config->version_policy()) << ")";
   return true;
@@ -688,6 +707,17 @@ std::vector<std::string> ModelManager::ModelNames() const {
   std::vector<std::string> names;
   for (const auto& [name, entry] : map->models) names.push_back(name);
   return names;
+}
+
+absl::StatusOr<config::ModelConfig> ModelManager::CurrentConfig(
+    const std::string& model) const {
+  absl::MutexLock lock(&mu_);
+  auto it = models_.find(model);
+  if (it == models_.end() || !it->second->config.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("model \"", model, "\" has no config in use"));
+  }
+  return *it->second->config;
 }
 
 std::vector<VersionStatus> ModelManager::IndexLocked() const {

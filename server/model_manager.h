@@ -141,6 +141,12 @@ class ModelManager {
   // Names of all models the manager knows, sorted.
   std::vector<std::string> ModelNames() const;
 
+  // The config `model` is served with now (a version keeps the config it
+  // was built with when only the version policy or unload_first changed
+  // since). NOT_FOUND for an unknown model or one without a valid config.
+  absl::StatusOr<config::ModelConfig> CurrentConfig(
+      const std::string& model) const;
+
   // The state of every known version (and of models that have none).
   std::vector<VersionStatus> Index() const;
 

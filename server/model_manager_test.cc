@@ -322,6 +322,41 @@ TEST_F(ModelManagerTest, BadConfigChangeKeepsServingThePreviousConfig) {
   EXPECT_EQ(StatusOf("m", 1).reason, "");
 }
 
+// Changing only which versions are served (or unload_first) keeps what is
+// loaded: no rebuild, and so no outage even with unload_first.
+TEST_F(ModelManagerTest, PolicyOnlyConfigChangeKeepsLoadedVersions) {
+  Start();
+  WriteConfig("m", "unload_first: true");
+  WriteFile(root_ + "/m/1/model.mpk", "offset=1");
+  WriteFile(root_ + "/m/2/model.mpk", "offset=2");
+  Look();
+  ASSERT_TRUE(AwaitState("m", 2, VersionState::kReady));
+  ASSERT_EQ(loader_.started(), 1);  // latest 1: only version 2
+  const absl::Time loaded = (*manager_->Acquire("m", "2"))->loaded_at;
+
+  WriteConfig("m",
+              "unload_first: true version_policy { latest { num_versions: 2 "
+              "} }");
+  Look();
+  ASSERT_TRUE(AwaitState("m", 1, VersionState::kReady));
+  ASSERT_TRUE(manager_->AwaitModelSettled("m", kWait).ok());
+  EXPECT_EQ(loader_.started(), 2);  // version 1 only; 2 was kept
+  EXPECT_EQ((*manager_->Acquire("m", "2"))->loaded_at, loaded);
+  EXPECT_EQ(
+      manager_->CurrentConfig("m")->version_policy().latest().num_versions(),
+      2u);
+
+  // A change that alters the build rebuilds both.
+  WriteConfig("m",
+              "unload_first: true max_batch_size: 4 version_policy { latest "
+              "{ num_versions: 2 } }");
+  Look();
+  ASSERT_TRUE(manager_->AwaitModelSettled("m", kWait).ok());
+  EXPECT_EQ(loader_.started(), 4);
+  EXPECT_EQ((*manager_->Acquire("m", "2"))->config.max_batch_size(), 4);
+  EXPECT_TRUE(absl::IsNotFound(manager_->CurrentConfig("nope").status()));
+}
+
 TEST_F(ModelManagerTest, UnreadableRepositoryKeepsEverythingServing) {
   Start();
   WriteConfig("m");
