@@ -101,62 +101,6 @@ class FloorService final : public v1::Records::Service {
   const std::string* download_;
 };
 
-// A Burn 0.16-style record: {"metadata", "item": {"layer": Linear}, "_b"}.
-std::string MakeRecord(int dim) {
-  auto weights = std::make_shared<std::string>(
-      static_cast<size_t>(dim) * dim * sizeof(float), '\0');
-  auto bias = std::make_shared<std::string>(dim * sizeof(float), '\0');
-  float* w = reinterpret_cast<float*>(weights->data());
-  for (size_t i = 0; i < weights->size() / sizeof(float); ++i) {
-    w[i] = static_cast<float>((i * 2654435761u) % 1000) * 1e-4f - 0.05f;
-  }
-  auto param = [](const std::string& id, std::shared_ptr<std::string> bytes,
-                  std::vector<uint64_t> shape) {
-    recorder::Tensor t;
-    t.id = id;
-    t.dtype = recorder::DType::kF32;
-    t.shape = std::move(shape);
-    t.bytes = *bytes;
-    t.storage = bytes;
-    return recorder::Value::MakeTensor(std::move(t));
-  };
-  using recorder::Value;
-  Value metadata = Value::MakeMap({
-      {"float", Value::String("f32")},
-      {"int", Value::String("i32")},
-      {"format", Value::String("burn_core::record::file::NamedMpkFileRecorder<"
-                               "burn_core::record::settings::"
-                               "FullPrecisionSettings>")},
-      {"version", Value::String("0.16.1")},
-      {"settings", Value::String("FullPrecisionSettings")},
-  });
-  Value linear = Value::MakeMap({
-      {"weight",
-       param("benchweight01", weights,
-             {static_cast<uint64_t>(dim), static_cast<uint64_t>(dim)})},
-      {"bias", param("benchbias0001", bias, {static_cast<uint64_t>(dim)})},
-  });
-  recorder::Record record(Value::MakeMap({
-      {"metadata", std::move(metadata)},
-      {"item", Value::MakeMap({{"layer", std::move(linear)}})},
-      {"_b", Value::MakeArray({})},
-  }));
-  auto encoded = recorder::EncodeRecord(record, recorder::RecordFormat::kMpk);
-  if (!encoded.ok()) {
-    fprintf(stderr, "encoding the record failed: %s\n",
-            encoded.status().ToString().c_str());
-    exit(1);
-  }
-  return *std::move(encoded);
-}
-
-std::string ConfigFor(int dim) {
-  return absl::StrCat("input { name: \"x\" datatype: FP32 shape: [-1, ", dim,
-                      "] }\noutput { name: \"y\" datatype: FP32 shape: [-1, ",
-                      dim, "] }\nlayers { name: \"y\" type: \"linear\" ",
-                      "record_path: \"layer\" }\n");
-}
-
 struct Server {
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<v1::Records::Stub> stub;
@@ -271,9 +215,15 @@ int Main() {
   const std::string repo = base + "/ember-records-benchmark";
   std::filesystem::remove_all(repo);
   std::filesystem::create_directories(repo + "/bench");
-  std::ofstream(repo + "/bench/config.pbtxt") << ConfigFor(dim);
+  std::ofstream(repo + "/bench/config.pbtxt")
+      << testing::SquareLinearConfig(dim);
 
-  const std::string record = MakeRecord(dim);
+  absl::StatusOr<std::string> made = testing::SquareLinearRecord(dim);
+  if (!made.ok()) {
+    fprintf(stderr, "%s\n", made.status().ToString().c_str());
+    return 1;
+  }
+  const std::string record = *std::move(made);
   const double size_mib = record.size() / double(1 << 20);
   printf(
       "record: Linear %d x %d f32, %.1f MiB; chunk %zu KiB; %d repeats "

@@ -811,6 +811,48 @@ TEST_F(RecordsServiceTest, DownloadsLargerThanOneChunkArriveInChunks) {
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+// A record four times gRPC's default 4 MiB message limit moves both ways,
+// as sent and converted, in 1 MiB messages.
+TEST_F(RecordsServiceTest, RecordsFarLargerThanOneMessage) {
+  Start();
+  const int dim = 2048;  // 16 MiB of f32 weights
+  absl::StatusOr<std::string> made = testing::SquareLinearRecord(dim);
+  ASSERT_TRUE(made.ok()) << made.status();
+  const std::string& bytes = *made;
+  ASSERT_GT(bytes.size(), size_t{16} << 20);
+  CallOptions big;
+  big.token = kWriteToken;
+  big.chunk_size = 1 << 20;
+  big.trailer_sha256 = Sha256Hex(bytes);
+
+  v1::UploadHeader header;
+  header.set_model("wide");
+  header.set_config_pbtxt(testing::SquareLinearConfig(dim));
+  header.set_total_size(bytes.size());
+  UploadResult as_sent = UploadRecord(*stub_, header, bytes, big);
+  ASSERT_TRUE(as_sent.status.ok()) << as_sent.status.error_message();
+  EXPECT_EQ(ReadFile(repo_ + "/wide/1/model.mpk"), bytes);
+
+  header.clear_config_pbtxt();
+  header.set_precision(v1::PRECISION_HALF);
+  UploadResult half = UploadRecord(*stub_, header, bytes, big);
+  ASSERT_TRUE(half.status.ok()) << half.status.error_message();
+  const std::string want_half =
+      CodecConvert(bytes, Precision::kHalf, RecordFormat::kMpk);
+  EXPECT_TRUE(ReadFile(repo_ + "/wide/2/model.mpk") == want_half);
+
+  DownloadResult stored =
+      Download("wide", 1, v1::PRECISION_KEEP, v1::FORMAT_KEEP);
+  ASSERT_TRUE(stored.status.ok()) << stored.status.error_message();
+  EXPECT_TRUE(stored.bytes == bytes);
+  EXPECT_GE(stored.chunks, 16);
+  DownloadResult full =
+      Download("wide", 2, v1::PRECISION_FULL, v1::FORMAT_KEEP);
+  ASSERT_TRUE(full.status.ok()) << full.status.error_message();
+  EXPECT_TRUE(full.bytes ==
+              CodecConvert(want_half, Precision::kFull, RecordFormat::kMpk));
+}
+
 TEST_F(RecordsServiceTest, ReadsNeedTheReadToken) {
   Start();
   ASSERT_TRUE(UploadNew(Fixtures()[0], "c4").status.ok());

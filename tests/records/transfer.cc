@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <memory>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "grpcpp/client_context.h"
+#include "recorder/codec.h"
+#include "recorder/record.h"
 
 namespace ember::records::testing {
 namespace {
@@ -70,6 +74,55 @@ DownloadResult DownloadRecord(v1::Records::StubInterface& stub,
   }
   result.status = reader->Finish();
   return result;
+}
+
+absl::StatusOr<std::string> SquareLinearRecord(int dim) {
+  auto weights = std::make_shared<std::string>(
+      static_cast<size_t>(dim) * dim * sizeof(float), '\0');
+  auto bias = std::make_shared<std::string>(dim * sizeof(float), '\0');
+  float* w = reinterpret_cast<float*>(weights->data());
+  for (size_t i = 0; i < weights->size() / sizeof(float); ++i) {
+    w[i] = static_cast<float>((i * 2654435761u) % 1000) * 1e-4f - 0.05f;
+  }
+  auto param = [](const std::string& id, std::shared_ptr<std::string> bytes,
+                  std::vector<uint64_t> shape) {
+    recorder::Tensor t;
+    t.id = id;
+    t.dtype = recorder::DType::kF32;
+    t.shape = std::move(shape);
+    t.bytes = *bytes;
+    t.storage = bytes;
+    return recorder::Value::MakeTensor(std::move(t));
+  };
+  using recorder::Value;
+  Value metadata = Value::MakeMap({
+      {"float", Value::String("f32")},
+      {"int", Value::String("i32")},
+      {"format", Value::String("burn_core::record::file::NamedMpkFileRecorder<"
+                               "burn_core::record::settings::"
+                               "FullPrecisionSettings>")},
+      {"version", Value::String("0.16.1")},
+      {"settings", Value::String("FullPrecisionSettings")},
+  });
+  Value linear = Value::MakeMap({
+      {"weight",
+       param("benchweight01", weights,
+             {static_cast<uint64_t>(dim), static_cast<uint64_t>(dim)})},
+      {"bias", param("benchbias0001", bias, {static_cast<uint64_t>(dim)})},
+  });
+  recorder::Record record(Value::MakeMap({
+      {"metadata", std::move(metadata)},
+      {"item", Value::MakeMap({{"layer", std::move(linear)}})},
+      {"_b", Value::MakeArray({})},
+  }));
+  return recorder::EncodeRecord(record, recorder::RecordFormat::kMpk);
+}
+
+std::string SquareLinearConfig(int dim) {
+  return absl::StrCat("input { name: \"x\" datatype: FP32 shape: [-1, ", dim,
+                      "] }\noutput { name: \"y\" datatype: FP32 shape: [-1, ",
+                      dim, "] }\nlayers { name: \"y\" type: \"linear\" ",
+                      "record_path: \"layer\" }\n");
 }
 
 }  // namespace ember::records::testing

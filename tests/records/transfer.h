@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "grpcpp/support/status.h"
 #include "proto/records.grpc.pb.h"
 
@@ -51,6 +52,13 @@ DownloadResult DownloadRecord(
     ember::records::v1::Records::StubInterface& stub,
     const ember::records::v1::DownloadRequest& request,
     const CallOptions& options);
+
+// A Burn 0.16 Full-precision record of one Linear layer `layer` with a
+// dim x dim weight and a bias (dim² + dim f32 values, deterministic), as
+// an encoded .mpk: records of any size for tests and benchmarks.
+absl::StatusOr<std::string> SquareLinearRecord(int dim);
+// config.pbtxt text serving that record: x [-1, dim] -> y [-1, dim].
+std::string SquareLinearConfig(int dim);
 
 }  // namespace ember::records::testing
 
