@@ -221,7 +221,9 @@ absl::Status StagedFile::Append(absl::string_view data) {
   return absl::OkStatus();
 }
 
-MappedFile::~MappedFile() { munmap(data_, size_); }
+MappedFile::~MappedFile() {
+  if (mapped()) munmap(data_, size_);
+}
 
 absl::StatusOr<std::shared_ptr<const MappedFile>> StagedFile::Map() const {
   if (fd_ < 0 || size_ == 0) {
@@ -229,8 +231,32 @@ absl::StatusOr<std::shared_ptr<const MappedFile>> StagedFile::Map() const {
         absl::StrCat("map ", path_, ": file is closed or empty"));
   }
   void* data = mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd_, 0);
-  if (data == MAP_FAILED) return ErrnoToStatus(errno, "map", path_);
+  if (data == MAP_FAILED) {
+    // Some FUSE and network file systems cannot map files.
+    LOG(WARNING) << "cannot map " << path_ << " (" << strerror(errno)
+                 << "); reading it into memory instead";
+    return Read();
+  }
   return std::shared_ptr<const MappedFile>(new MappedFile(data, size_));
+}
+
+absl::StatusOr<std::shared_ptr<const MappedFile>> StagedFile::Read() const {
+  if (fd_ < 0 || size_ == 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("read ", path_, ": file is closed or empty"));
+  }
+  std::string copy(size_, '\0');
+  for (uint64_t done = 0; done < size_;) {
+    const ssize_t n = pread(fd_, copy.data() + done, size_ - done, done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoToStatus(errno, "read", path_);
+    if (n == 0) {
+      return absl::DataLossError(absl::StrCat(
+          "read ", path_, ": ended at byte ", done, " of ", size_));
+    }
+    done += static_cast<uint64_t>(n);
+  }
+  return std::shared_ptr<const MappedFile>(new MappedFile(std::move(copy)));
 }
 
 absl::Status StagedFile::Finish() {

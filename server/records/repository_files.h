@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -54,9 +55,10 @@ bool PathExists(const std::string& path);
 absl::Status WriteFileAtomically(const std::string& path,
                                  absl::string_view data);
 
-// A file's bytes mapped read-only; unmapped when destroyed. The bytes are
-// the page cache's, so reading them copies nothing. Whoever maps a file
-// must own it: truncating a mapped file makes reads past the new end fault.
+// A file's bytes, mapped read-only (unmapped when destroyed) or, where the
+// file system cannot map files, read into memory. Mapped bytes are the
+// page cache's, so reading them copies nothing. Whoever maps a file must
+// own it: truncating a mapped file makes reads past the new end fault.
 class MappedFile {
  public:
   ~MappedFile();
@@ -66,11 +68,16 @@ class MappedFile {
   absl::string_view bytes() const {
     return absl::string_view(static_cast<const char*>(data_), size_);
   }
+  // False when the bytes were read into memory instead.
+  bool mapped() const { return copy_.empty(); }
 
  private:
   friend class StagedFile;
   MappedFile(void* data, uint64_t size) : data_(data), size_(size) {}
+  explicit MappedFile(std::string copy)
+      : copy_(std::move(copy)), data_(copy_.data()), size_(copy_.size()) {}
 
+  std::string copy_;  // the bytes, when not mapped
   void* data_;
   uint64_t size_;
 };
@@ -87,9 +94,11 @@ class StagedFile {
   // Appends `data`; errors as ErrnoToStatus.
   absl::Status Append(absl::string_view data);
   // Maps what was appended so far (at least one byte), for reading it back
-  // without a copy. Call before Finish. The mapping outlives the file
-  // object.
+  // without a copy; falls back to Read where the file system cannot map.
+  // Call before Finish. The result outlives the file object.
   absl::StatusOr<std::shared_ptr<const MappedFile>> Map() const;
+  // Reads what was appended so far into memory. Call before Finish.
+  absl::StatusOr<std::shared_ptr<const MappedFile>> Read() const;
   // Fsyncs and closes. Call once, after the last Append.
   absl::Status Finish();
   uint64_t size() const { return size_; }

@@ -113,11 +113,19 @@ TEST_F(RepositoryFilesTest, MappedStagedFileOutlivesTheFileAndItsName) {
   }
   auto mapped = (*file)->Map();
   ASSERT_TRUE(mapped.ok()) << mapped.status();
+  EXPECT_TRUE((*mapped)->mapped());
   EXPECT_TRUE((*mapped)->bytes() == expected);
+  // What Map falls back to where files cannot be mapped.
+  auto read = (*file)->Read();
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_FALSE((*read)->mapped());
+  EXPECT_TRUE((*read)->bytes() == expected);
   // The mapping stays readable after the file is closed and renamed, and
   // after its staged directory is gone.
   ASSERT_TRUE((*file)->Finish().ok());
   EXPECT_EQ((*file)->Map().status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*file)->Read().status().code(),
             absl::StatusCode::kFailedPrecondition);
   ASSERT_TRUE((*staged)->Rename("payload", "model.mpk").ok());
   staged->reset();
