@@ -17,7 +17,10 @@ shift || true
 
 scripts/install-deps.sh clang libclang-rt-14-dev
 
-flags=(--copt=-fsanitize=fuzzer-no-link,address,undefined --copt=-O1
+# --symlink_prefix=/ leaves the workspace's bazel-bin pointing at the
+# normal build.
+flags=(--symlink_prefix=/
+       --copt=-fsanitize=fuzzer-no-link,address,undefined --copt=-O1
        --copt=-gline-tables-only
        --linkopt=-fsanitize=fuzzer,address,undefined
        --linkopt=-fsanitize-link-c++-runtime)

@@ -19,7 +19,10 @@ if [[ ${#targets[@]} -eq 0 ]]; then
            //tests/model/... //tests/records/...)
 fi
 
+# --symlink_prefix=/ leaves the workspace's bazel-bin pointing at the
+# normal build.
 bazel --output_base="${TMPDIR:-/tmp}/ember-sanitize" test \
+  --symlink_prefix=/ \
   --copt=-fsanitize=address,undefined \
   --copt=-fno-sanitize-recover=undefined \
   --copt=-fno-omit-frame-pointer --copt=-O1 \
