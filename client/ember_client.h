@@ -314,7 +314,8 @@ class EmberClient {
   absl::StatusOr<RecordInfo> DownloadToString(const DownloadOptions& options,
                                               std::string* bytes);
 
-  // Stored records of a model, one per version.
+  // Stored records of a model, one per version; of every model (by name,
+  // then version) when `model` is empty.
   absl::StatusOr<std::vector<RecordInfo>> ListRecords(const std::string& model);
 
  private:

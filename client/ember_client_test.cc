@@ -335,7 +335,9 @@ TEST(StatusTest, EveryGrpcCodeMapsToTheSameAbslCode) {
     const absl::Status status = StatusFromGrpc(
         grpc::Status(static_cast<grpc::StatusCode>(code), "why"));
     EXPECT_EQ(static_cast<int>(status.code()), code);
-    if (code != 0) EXPECT_EQ(status.message(), "why");
+    if (code != 0) {
+      EXPECT_EQ(status.message(), "why");
+    }
   }
 }
 

@@ -31,20 +31,18 @@ absl::Status ModelsCommand::Run(std::ostream& out) {
       client->ListModels(ready_only_);
   if (!models.ok()) return ServerError(models.status());
 
-  // Stored records per model and version. A server without the records
-  // service (or a token without read access) still gets its table.
+  // Stored records per model and version, in one call. A server without
+  // the records service (or a token without read access) still gets its
+  // table.
   std::map<std::string, std::map<int64_t, RecordInfo>> records;
-  for (const ModelVersionState& m : *models) {
-    if (records.count(m.name) != 0) continue;
-    auto& versions = records[m.name];
-    absl::StatusOr<std::vector<RecordInfo>> list = client->ListRecords(m.name);
-    if (!list.ok()) {
-      if (IsConnectionFailure(list.status())) {
-        return ServerError(list.status());
-      }
-      continue;
+  absl::StatusOr<std::vector<RecordInfo>> list = client->ListRecords("");
+  if (!list.ok() && IsConnectionFailure(list.status())) {
+    return ServerError(list.status());
+  }
+  if (list.ok()) {
+    for (RecordInfo& info : *list) {
+      records[info.model()][info.version()] = std::move(info);
     }
-    for (RecordInfo& info : *list) versions[info.version()] = std::move(info);
   }
 
   std::vector<std::vector<std::string>> rows = {

@@ -1024,9 +1024,27 @@ absl::Status RecordsService::DoDownload(
 absl::Status RecordsService::DoList(grpc::ServerContext* context,
                                     const v1::ListRecordsRequest& request,
                                     v1::ListRecordsResponse* response) {
-  const std::string& model = request.model();
-  absl::Status status = ValidateModelName(model);
+  if (request.model().empty()) {
+    absl::StatusOr<std::vector<std::string>> models =
+        ListModelDirectories(options_.repository);
+    if (!models.ok()) return models.status();
+    for (const std::string& model : *models) {
+      absl::Status status = ListModel(context, model, response);
+      // A model directory removed since the listing has nothing to add.
+      if (!status.ok() && status.code() != absl::StatusCode::kNotFound) {
+        return status;
+      }
+    }
+    return absl::OkStatus();
+  }
+  absl::Status status = ValidateModelName(request.model());
   if (!status.ok()) return status;
+  return ListModel(context, request.model(), response);
+}
+
+absl::Status RecordsService::ListModel(grpc::ServerContext* context,
+                                       const std::string& model,
+                                       v1::ListRecordsResponse* response) {
   absl::StatusOr<std::vector<int64_t>> versions =
       ListVersions(absl::StrCat(options_.repository, "/", model));
   if (!versions.ok()) {

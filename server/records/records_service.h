@@ -163,6 +163,9 @@ class RecordsService final : public ember::records::v1::Records::Service {
   absl::Status DoList(grpc::ServerContext* context,
                       const ember::records::v1::ListRecordsRequest& request,
                       ember::records::v1::ListRecordsResponse* response);
+  // Appends the records of `model` (a validated name) to `response`.
+  absl::Status ListModel(grpc::ServerContext* context, const std::string& model,
+                         ember::records::v1::ListRecordsResponse* response);
 
   absl::StatusOr<UploadPlan> PlanUpload(
       const ember::records::v1::UploadHeader& header);

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <system_error>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -172,6 +173,22 @@ absl::StatusOr<std::vector<int64_t>> ListVersions(
   }
   std::sort(versions.begin(), versions.end());
   return versions;
+}
+
+absl::StatusOr<std::vector<std::string>> ListModelDirectories(
+    const std::string& root) {
+  if (!IsDirectory(root)) {
+    return absl::NotFoundError(
+        absl::StrCat("repository ", root, " does not exist"));
+  }
+  std::vector<std::string> models;
+  for (std::string& name : DirectoryEntries(root)) {
+    if (ValidateModelName(name).ok() && IsDirectory(root + "/" + name)) {
+      models.push_back(std::move(name));
+    }
+  }
+  std::sort(models.begin(), models.end());
+  return models;
 }
 
 absl::Status WriteFileAtomically(const std::string& path,

@@ -47,6 +47,12 @@ absl::Status WriteAll(int fd, absl::string_view data, absl::string_view path);
 // accepts), ascending. NOT_FOUND when `model_dir` does not exist.
 absl::StatusOr<std::vector<int64_t>> ListVersions(const std::string& model_dir);
 
+// The model directories of repository `root`: subdirectories whose names
+// ValidateModelName accepts (so no temp or hidden names), sorted. NOT_FOUND
+// when `root` does not exist.
+absl::StatusOr<std::vector<std::string>> ListModelDirectories(
+    const std::string& root);
+
 // True when `path` exists (any type).
 bool PathExists(const std::string& path);
 

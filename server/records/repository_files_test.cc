@@ -200,6 +200,18 @@ TEST_F(RepositoryFilesTest, ListsVersionDirectoriesOnly) {
             absl::StatusCode::kNotFound);
 }
 
+TEST_F(RepositoryFilesTest, ListsModelDirectoriesOnly) {
+  for (const char* name : {"b", "a.v2", ".hidden", ".ember-tmp-x", "-dash"}) {
+    std::filesystem::create_directories(root_ + "/" + name);
+  }
+  std::ofstream(root_ + "/c") << "a file, not a model";
+  auto models = ListModelDirectories(root_);
+  ASSERT_TRUE(models.ok());
+  EXPECT_EQ(*models, (std::vector<std::string>{"a.v2", "b"}));
+  EXPECT_EQ(ListModelDirectories(root_ + "/none").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST_F(RepositoryFilesTest, CleansWhatAKilledWriterLeaves) {
   std::filesystem::create_directories(root_ + "/m/1");
   std::ofstream(root_ + "/m/1/model.mpk") << "kept";

@@ -174,7 +174,8 @@ TEST_F(ServerCommandsTest, ModelsTableAndJson) {
   EXPECT_THAT(lines[0], AllOf(HasSubstr("MODEL"), HasSubstr("VERSION"),
                               HasSubstr("STATE"), HasSubstr("PRECISION"),
                               HasSubstr("SIZE"), HasSubstr("LAST ERROR")));
-  EXPECT_THAT(r.out, ::testing::ContainsRegex("connect4 +1 +READY"));
+  // The stored record's facts come from the records service.
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("connect4 +1 +READY +full +"));
 
   r = Run({"models", "--json"});
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
@@ -187,6 +188,8 @@ TEST_F(ServerCommandsTest, ModelsTableAndJson) {
       found = true;
       EXPECT_EQ(row.Find("version")->string_value(), "1");
       EXPECT_EQ(row.Find("state")->string_value(), "READY");
+      EXPECT_EQ(row.Find("precision")->string_value(), "full");
+      EXPECT_EQ(row.Find("format")->string_value(), "mpk");
     }
   }
   EXPECT_TRUE(found) << r.out;

@@ -340,6 +340,27 @@ TEST_F(RecordsServiceTest, HalfIntoFullModelAndTheReverse) {
   EXPECT_EQ(list.records(2).precision(), v1::PRECISION_FULL);
 }
 
+TEST_F(RecordsServiceTest, EmptyModelListsTheWholeRepository) {
+  Start();
+  ASSERT_TRUE(UploadNew(Fixtures()[0], "zeta").status.ok());
+  ASSERT_TRUE(UploadNew(Fixtures()[0], "alpha").status.ok());
+  ASSERT_TRUE(UploadNew(Fixtures()[0], "alpha").status.ok());
+  // Neither a hidden directory nor a model without records adds a row.
+  fs::create_directories(repo_ + "/.cache/1");
+  fs::create_directories(repo_ + "/empty");
+  v1::ListRecordsResponse list;
+  ASSERT_TRUE(List("", &list).ok());
+  ASSERT_EQ(list.records_size(), 3);
+  EXPECT_EQ(list.records(0).model(), "alpha");
+  EXPECT_EQ(list.records(0).version(), 1);
+  EXPECT_EQ(list.records(1).model(), "alpha");
+  EXPECT_EQ(list.records(1).version(), 2);
+  EXPECT_EQ(list.records(2).model(), "zeta");
+  EXPECT_EQ(list.records(2).version(), 1);
+  EXPECT_EQ(list.records(2).precision(), v1::PRECISION_FULL);
+  EXPECT_EQ(list.records(2).sha256(), list.records(0).sha256());
+}
+
 // Each refused upload leaves the repository exactly as it was.
 class RefusedUploadTest : public RecordsServiceTest {
  protected:
