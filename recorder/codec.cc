@@ -152,6 +152,48 @@ bool ReadInt(const char* p, DType dtype, int64_t* out) {
   }
 }
 
+// `n` elements of `dtype` at `src` (any alignment) as f32 at `dst`: exact
+// for f16, bf16 and f32, rounded to nearest for wider floats and integers.
+void WidenToFloat32(DType dtype, const char* src, float* dst, uint64_t n) {
+  if (n == 0) return;
+  const int size = DTypeSize(dtype);
+  switch (dtype) {
+    case DType::kF32:
+      std::memcpy(dst, src, 4 * n);
+      return;
+    case DType::kF16:
+      HalfToFloat(reinterpret_cast<const uint16_t*>(src), dst, n);
+      return;
+    case DType::kBF16:
+      BFloat16ToFloat(reinterpret_cast<const uint16_t*>(src), dst, n);
+      return;
+    case DType::kF64:
+      for (uint64_t i = 0; i < n; ++i) {
+        double v;
+        std::memcpy(&v, src + 8 * i, 8);
+        dst[i] = static_cast<float>(v);
+      }
+      return;
+    case DType::kBool:
+      for (uint64_t i = 0; i < n; ++i) dst[i] = src[i] != 0 ? 1.0f : 0.0f;
+      return;
+    case DType::kU64:
+      for (uint64_t i = 0; i < n; ++i) {
+        uint64_t v;
+        std::memcpy(&v, src + 8 * i, 8);
+        dst[i] = static_cast<float>(v);
+      }
+      return;
+    default:
+      for (uint64_t i = 0; i < n; ++i) {
+        int64_t v = 0;
+        ReadInt(src + size * i, dtype, &v);
+        dst[i] = static_cast<float>(v);
+      }
+      return;
+  }
+}
+
 absl::StatusOr<Tensor> ConvertTensor(const Tensor& in, DType target,
                                      absl::string_view path) {
   Tensor out;
@@ -166,32 +208,45 @@ absl::StatusOr<Tensor> ConvertTensor(const Tensor& in, DType target,
         "item.", path, ": ", in.bytes.size(), " bytes do not match ", n, " ",
         DTypeName(in.dtype), " elements"));
   }
-  auto owned = std::make_shared<std::string>(n * DTypeSize(target), '\0');
-  char* dst = owned->data();
+  // Every byte is written below, so the buffer starts uninitialised.
+  const uint64_t out_size = n * DTypeSize(target);
+  std::shared_ptr<char[]> owned(new char[out_size > 0 ? out_size : 1]);
+  char* dst = owned.get();
+  const char* src = in.bytes.data();
   if (IsFloat(target)) {
     if (in.dtype == DType::kF64 && target == DType::kF16) {
       for (uint64_t i = 0; i < n; ++i) {
         double v;
-        std::memcpy(&v, in.bytes.data() + 8 * i, 8);
+        std::memcpy(&v, src + 8 * i, 8);
         StoreLE(dst + 2 * i, DoubleToHalfScalar(v));
       }
     } else if (in.dtype == DType::kF64 && target == DType::kF32) {
       for (uint64_t i = 0; i < n; ++i) {
         double v;
-        std::memcpy(&v, in.bytes.data() + 8 * i, 8);
+        std::memcpy(&v, src + 8 * i, 8);
         StoreLE(dst + 4 * i, static_cast<float>(v));
       }
+    } else if (target == DType::kF32) {
+      // Every other float source widens to f32 exactly.
+      WidenToFloat32(in.dtype, src, reinterpret_cast<float*>(dst), n);
+    } else if (target == DType::kF16 && in.dtype == DType::kF32) {
+      FloatToHalf(reinterpret_cast<const float*>(src),
+                  reinterpret_cast<uint16_t*>(dst), n);
     } else {
-      // Every other float source widens to f32 exactly first.
-      std::vector<float> wide(n);
-      EMBER_RETURN_IF_ERROR(CopyToFloat32(in, absl::MakeSpan(wide)));
-      if (target == DType::kF32) {
-        if (n > 0) std::memcpy(dst, wide.data(), 4 * n);
-      } else if (target == DType::kF16) {
-        FloatToHalf(wide.data(), reinterpret_cast<uint16_t*>(dst), n);
-      } else {
-        for (uint64_t i = 0; i < n; ++i) {
-          StoreLE(dst + 8 * i, static_cast<double>(wide[i]));
+      // Through f32 (exact), one cache-sized block at a time.
+      const int in_size = DTypeSize(in.dtype);
+      constexpr uint64_t kBlock = 4096;
+      std::array<float, kBlock> wide;
+      for (uint64_t begin = 0; begin < n; begin += kBlock) {
+        const uint64_t count = std::min(kBlock, n - begin);
+        WidenToFloat32(in.dtype, src + in_size * begin, wide.data(), count);
+        if (target == DType::kF16) {
+          FloatToHalf(wide.data(), reinterpret_cast<uint16_t*>(dst + 2 * begin),
+                      count);
+        } else {
+          for (uint64_t i = 0; i < count; ++i) {
+            StoreLE(dst + 8 * (begin + i), static_cast<double>(wide[i]));
+          }
         }
       }
     }
@@ -205,8 +260,7 @@ absl::StatusOr<Tensor> ConvertTensor(const Tensor& in, DType target,
                                                : INT64_MAX;
     for (uint64_t i = 0; i < n; ++i) {
       int64_t v = 0;
-      if (!ReadInt(in.bytes.data() + in_size * i, in.dtype, &v) || v < lo ||
-          v > hi) {
+      if (!ReadInt(src + in_size * i, in.dtype, &v) || v < lo || v > hi) {
         return absl::InvalidArgumentError(absl::StrCat(
             "item.", path, ": element ", i, " of ", DTypeName(in.dtype),
             " tensor does not fit ", DTypeName(target)));
@@ -216,7 +270,7 @@ absl::StatusOr<Tensor> ConvertTensor(const Tensor& in, DType target,
       if (target == DType::kI64) StoreLE(dst + 8 * i, v);
     }
   }
-  out.bytes = *owned;
+  out.bytes = absl::string_view(dst, out_size);
   out.storage = std::move(owned);
   return out;
 }
@@ -611,44 +665,8 @@ absl::Status CopyToFloat32(const Tensor& tensor, absl::Span<float> out) {
         "tensor ", tensor.id, ": ", tensor.bytes.size(), " bytes for ", n, " ",
         DTypeName(tensor.dtype), " elements"));
   }
-  if (n == 0) return absl::OkStatus();
-  const char* src = tensor.bytes.data();
-  float* dst = out.data();
-  switch (tensor.dtype) {
-    case DType::kF32:
-      std::memcpy(dst, src, 4 * n);
-      return absl::OkStatus();
-    case DType::kF16:
-      HalfToFloat(reinterpret_cast<const uint16_t*>(src), dst, n);
-      return absl::OkStatus();
-    case DType::kBF16:
-      BFloat16ToFloat(reinterpret_cast<const uint16_t*>(src), dst, n);
-      return absl::OkStatus();
-    case DType::kF64:
-      for (uint64_t i = 0; i < n; ++i) {
-        double v;
-        std::memcpy(&v, src + 8 * i, 8);
-        dst[i] = static_cast<float>(v);
-      }
-      return absl::OkStatus();
-    case DType::kBool:
-      for (uint64_t i = 0; i < n; ++i) dst[i] = src[i] != 0 ? 1.0f : 0.0f;
-      return absl::OkStatus();
-    case DType::kU64:
-      for (uint64_t i = 0; i < n; ++i) {
-        uint64_t v;
-        std::memcpy(&v, src + 8 * i, 8);
-        dst[i] = static_cast<float>(v);
-      }
-      return absl::OkStatus();
-    default:
-      for (uint64_t i = 0; i < n; ++i) {
-        int64_t v = 0;
-        ReadInt(src + size * i, tensor.dtype, &v);
-        dst[i] = static_cast<float>(v);
-      }
-      return absl::OkStatus();
-  }
+  WidenToFloat32(tensor.dtype, tensor.bytes.data(), out.data(), n);
+  return absl::OkStatus();
 }
 
 }  // namespace ember::recorder

@@ -13,6 +13,12 @@
 //           tensor into pre-touched f32 buffers (the model's weights)
 // and prints decode / (read + memcpy), the figure the codec aims to keep
 // within 2.
+//
+// A second table times what a converting upload or download does with a
+// decoded record, best of --repeats runs, each step on its own:
+//   convert  ConvertRecord to the other float precision (f32 <-> f16)
+//   encode   EncodeRecord of the converted record (.mpk)
+//   memcpy   one copy of the encoded bytes, for scale
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -169,6 +175,35 @@ int Run(const std::string& dir, int repeats) {
   }
   std::printf("f16c %s, avx2 %s; ratio = decode / (read + memcpy)\n",
               CpuHasF16C() ? "yes" : "no", CpuHasAvx2() ? "yes" : "no");
+
+  std::printf("\n%-13s %10s %9s %9s %9s %12s\n", "conversion", "out MiB",
+              "convert s", "encode s", "memcpy s", "total GB/s");
+  const Precision precisions[] = {Precision::kFull, Precision::kHalf};
+  for (Precision from : precisions) {
+    const Precision to =
+        from == Precision::kFull ? Precision::kHalf : Precision::kFull;
+    std::vector<std::shared_ptr<std::string>> keep;
+    const Record record = MakeRecord(from, TensorLayout::kTensorData, &keep);
+    absl::StatusOr<Record> converted;
+    const double convert_s = Best(repeats, [&] {
+      converted = ConvertRecord(record, to, RecordFormat::kMpk);
+      if (!converted.ok()) std::abort();
+    });
+    absl::StatusOr<std::string> encoded;
+    const double encode_s = Best(repeats, [&] {
+      encoded = EncodeRecord(*converted, RecordFormat::kMpk);
+      if (!encoded.ok()) std::abort();
+    });
+    std::string copy(encoded->size(), '\1');
+    const double memcpy_s = Best(repeats, [&] {
+      std::memcpy(copy.data(), encoded->data(), encoded->size());
+    });
+    std::printf(
+        "%-13s %10.1f %9.4f %9.4f %9.4f %12.2f\n",
+        absl::StrCat(PrecisionName(from), "->", PrecisionName(to)).c_str(),
+        encoded->size() / 1048576.0, convert_s, encode_s, memcpy_s,
+        kTotalBytes / (convert_s + encode_s) / 1e9);
+  }
   return 0;
 }
 

@@ -693,6 +693,83 @@ TEST(ConvertTest, Flex32IsWrittenAsF32) {
   EXPECT_EQ(full->metadata().settings, "FullPrecisionSettings");
 }
 
+// Every float source at every precision, element by element against the
+// scalar conversions, with a length that crosses the converter's internal
+// blocks and source bytes that start at an odd address.
+TEST(ConvertTest, EveryFloatSourceMatchesTheScalarConversions) {
+  constexpr uint64_t kN = 3 * 4096 + 13;
+  const DType sources[] = {DType::kF16, DType::kBF16, DType::kF32, DType::kF64};
+  for (DType from : sources) {
+    const int size = DTypeSize(from);
+    // One byte of padding in front, so the tensor's bytes are unaligned.
+    auto storage = std::make_shared<std::string>(1 + kN * size, '\0');
+    std::vector<double> values(kN);
+    uint32_t state = 12345;
+    for (uint64_t i = 0; i < kN; ++i) {
+      state = state * 1664525u + 1013904223u;
+      // Spread over f16's normal and subnormal range, and beyond it.
+      const double v = (static_cast<int32_t>(state) >> 4) *
+                       std::ldexp(1.0, static_cast<int>(i % 40) - 50);
+      char* dst = storage->data() + 1 + i * size;
+      if (from == DType::kF16) {
+        const uint16_t h = FloatToHalfScalar(static_cast<float>(v));
+        std::memcpy(dst, &h, 2);
+        values[i] = HalfToFloatScalar(h);
+      } else if (from == DType::kBF16) {
+        const uint16_t h = FloatToBFloat16Scalar(static_cast<float>(v));
+        std::memcpy(dst, &h, 2);
+        values[i] = BFloat16ToFloatScalar(h);
+      } else if (from == DType::kF32) {
+        const float f = static_cast<float>(v);
+        std::memcpy(dst, &f, 4);
+        values[i] = f;
+      } else {
+        std::memcpy(dst, &v, 8);
+        values[i] = v;
+      }
+    }
+    Tensor t;
+    t.dtype = from;
+    t.shape = {kN};
+    t.bytes = absl::string_view(storage->data() + 1, kN * size);
+    t.storage = storage;
+    const Record record(Value::MakeMap(
+        {{"metadata", Value::MakeMap({})},
+         {"item", Value::MakeMap({{"w", Value::MakeTensor(t)}})}}));
+    for (Precision to :
+         {Precision::kFull, Precision::kHalf, Precision::kDouble}) {
+      absl::StatusOr<Record> converted =
+          ConvertRecord(record, to, RecordFormat::kMpk);
+      ASSERT_TRUE(converted.ok()) << converted.status();
+      const Tensor& out = converted->item().Find("w")->tensor();
+      ASSERT_EQ(out.NumElements(), kN);
+      const char* p = out.bytes.data();
+      uint64_t mismatches = 0;
+      for (uint64_t i = 0; i < kN; ++i) {
+        if (to == Precision::kHalf) {
+          const uint16_t want = from == DType::kF64
+                                    ? DoubleToHalfScalar(values[i])
+                                    : FloatToHalfScalar(values[i]);
+          uint16_t got;
+          std::memcpy(&got, p + 2 * i, 2);
+          mismatches += got != want;
+        } else if (to == Precision::kFull) {
+          const float want = static_cast<float>(values[i]);
+          float got;
+          std::memcpy(&got, p + 4 * i, 4);
+          mismatches += std::memcmp(&got, &want, 4) != 0;
+        } else {
+          double got;
+          std::memcpy(&got, p + 8 * i, 8);
+          mismatches += std::memcmp(&got, &values[i], 8) != 0;
+        }
+      }
+      EXPECT_EQ(mismatches, 0u)
+          << DTypeName(from) << " to " << PrecisionName(to);
+    }
+  }
+}
+
 TEST(ConvertTest, RefusesTensorsWhoseBytesDisagreeWithTheShape) {
   static const std::string kBytes(6, '\0');
   Tensor t;
