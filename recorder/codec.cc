@@ -493,12 +493,36 @@ absl::StatusOr<Record> DecodeRecordFile(const std::string& path,
 
 absl::StatusOr<std::string> EncodeRecord(const Record& record,
                                          RecordFormat format) {
+  if (format == RecordFormat::kMpkGz) {
+    std::string out;
+    EMBER_RETURN_IF_ERROR(
+        EncodeRecordTo(record, format, [&out](absl::string_view piece) {
+          out.append(piece.data(), piece.size());
+          return absl::OkStatus();
+        }));
+    return out;
+  }
   // msgpack-cxx throws on allocation failure; no exception leaves here.
   try {
-    EMBER_ASSIGN_OR_RETURN(std::string payload,
-                           internal::WriteMpkPayload(record.top()));
-    if (format == RecordFormat::kMpk) return payload;
-    return internal::GzipLikeBurn(payload);
+    return internal::WriteMpkPayload(record.top());
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError("out of memory while encoding");
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("encoding failed: ", e.what()));
+  }
+}
+
+absl::Status EncodeRecordTo(const Record& record, RecordFormat format,
+                            const ByteSink& out) {
+  try {
+    if (format == RecordFormat::kMpk) {
+      return internal::WriteMpkPayloadTo(record.top(), out);
+    }
+    internal::GzipWriter gz(out);
+    EMBER_RETURN_IF_ERROR(internal::WriteMpkPayloadTo(
+        record.top(),
+        [&gz](absl::string_view piece) { return gz.Write(piece); }));
+    return gz.Finish();
   } catch (const std::bad_alloc&) {
     return absl::ResourceExhaustedError("out of memory while encoding");
   } catch (const std::exception& e) {

@@ -92,6 +92,12 @@ absl::StatusOr<Record> DecodeRecordFile(const std::string& path,
 // (header 1f 8b 08 00 00000000 00 ff like Burn; deflate level 6).
 absl::StatusOr<std::string> EncodeRecord(const Record& record,
                                          RecordFormat format);
+// The same bytes handed to `out` in order and in pieces, so the encoded
+// record is never whole in memory: with kMpk each tensor's payload comes
+// straight from the record's buffers. When `out` fails, its status is
+// returned and what it received is a prefix to discard.
+absl::Status EncodeRecordTo(const Record& record, RecordFormat format,
+                            const ByteSink& out);
 // Writes atomically: temp file in the same directory, fsync, rename,
 // fsync of the directory. An existing `path` is replaced.
 absl::Status WriteRecordFile(const Record& record, const std::string& path,

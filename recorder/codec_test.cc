@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -103,6 +104,14 @@ std::string Payload(const std::string& name) {
   return bytes;
 }
 
+size_t LargestTensorBytes(const Record& record) {
+  size_t largest = 0;
+  for (const TensorEntry& t : record.Tensors()) {
+    largest = std::max(largest, t.tensor->bytes.size());
+  }
+  return largest;
+}
+
 class FixtureTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(FixtureTest, DecodesPathsDtypesAndShapes) {
@@ -120,6 +129,45 @@ TEST_P(FixtureTest, ReencodesByteIdentical) {
   const std::string expected = Payload(GetParam());
   ASSERT_EQ(encoded->size(), expected.size());
   EXPECT_TRUE(*encoded == expected);
+}
+
+// Streamed encoding gives Burn's bytes too, and the gzip form deflates
+// exactly those bytes as one piece would.
+TEST_P(FixtureTest, EncodesPieceByPieceByteIdentical) {
+  absl::StatusOr<Record> record = DecodeRecordFile(FixturePath(GetParam()));
+  ASSERT_TRUE(record.ok()) << record.status();
+  const std::string expected = Payload(GetParam());
+  for (RecordFormat format : {RecordFormat::kMpk, RecordFormat::kMpkGz}) {
+    std::string streamed;
+    size_t largest = 0;
+    absl::Status status =
+        EncodeRecordTo(*record, format, [&](absl::string_view piece) {
+          streamed.append(piece.data(), piece.size());
+          largest = std::max(largest, piece.size());
+          return absl::OkStatus();
+        });
+    ASSERT_TRUE(status.ok()) << status;
+    if (format == RecordFormat::kMpk) {
+      EXPECT_TRUE(streamed == expected);
+      EXPECT_LE(largest,
+                std::max<size_t>(1 << 20, LargestTensorBytes(*record)));
+    } else {
+      EXPECT_TRUE(GunzipOrDie(streamed) == expected);
+      absl::StatusOr<std::string> whole = EncodeRecord(*record, format);
+      ASSERT_TRUE(whole.ok());
+      EXPECT_TRUE(streamed == *whole);
+    }
+  }
+  // A sink that fails stops the encoding with its own error.
+  int calls = 0;
+  absl::Status failed =
+      EncodeRecordTo(*record, RecordFormat::kMpk, [&](absl::string_view) {
+        ++calls;
+        return absl::ResourceExhaustedError("no space left");
+      });
+  EXPECT_EQ(failed.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(failed.message(), "no space left");
+  EXPECT_EQ(calls, 1);
 }
 
 TEST_P(FixtureTest, CopyToFloat32MatchesScalarWidening) {

@@ -89,44 +89,78 @@ absl::StatusOr<std::shared_ptr<const std::string>> GunzipBounded(
 }
 
 absl::StatusOr<std::string> GzipLikeBurn(absl::string_view payload) {
-  z_stream zs;
-  std::memset(&zs, 0, sizeof(zs));
-  if (deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) !=
-      Z_OK) {
-    return absl::InternalError("deflateInit2 failed");
-  }
-  // Burn's header: no name, mtime 0, OS 255 (unknown).
-  gz_header header;
-  std::memset(&header, 0, sizeof(header));
-  header.os = 255;
-  deflateSetHeader(&zs, &header);
   std::string out;
-  out.resize(deflateBound(&zs, payload.size()) + 64);
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(payload.data()));
-  uint64_t in_left = payload.size();
-  uint64_t produced = 0;
-  int rc = Z_OK;
-  do {
+  GzipWriter gz([&out](absl::string_view piece) {
+    out.append(piece.data(), piece.size());
+    return absl::OkStatus();
+  });
+  absl::Status status = gz.Write(payload);
+  if (status.ok()) status = gz.Finish();
+  if (!status.ok()) return status;
+  return out;
+}
+
+GzipWriter::GzipWriter(ByteSink out)
+    : out_(std::move(out)), stream_(std::make_unique<z_stream>()) {
+  std::memset(stream_.get(), 0, sizeof(z_stream));
+  if (deflateInit2(stream_.get(), 6, Z_DEFLATED, 16 + MAX_WBITS, 8,
+                   Z_DEFAULT_STRATEGY) != Z_OK) {
+    stream_.reset();
+    status_ = absl::InternalError("deflateInit2 failed");
+    return;
+  }
+  // Burn's header: no name, mtime 0, OS 255 (unknown). zlib keeps a pointer
+  // to it until the header is written, on the first deflate call.
+  header_ = std::make_unique<gz_header>();
+  std::memset(header_.get(), 0, sizeof(gz_header));
+  header_->os = 255;
+  deflateSetHeader(stream_.get(), header_.get());
+  buffer_.resize(kBufferSize);
+}
+
+GzipWriter::~GzipWriter() {
+  if (stream_ != nullptr) deflateEnd(stream_.get());
+}
+
+absl::Status GzipWriter::Write(absl::string_view piece) {
+  return Deflate(piece, Z_NO_FLUSH);
+}
+
+absl::Status GzipWriter::Finish() { return Deflate({}, Z_FINISH); }
+
+absl::Status GzipWriter::Deflate(absl::string_view piece, int flush) {
+  if (!status_.ok()) return status_;
+  z_stream& zs = *stream_;
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(piece.data()));
+  uint64_t in_left = piece.size();
+  zs.avail_in = 0;
+  while (true) {
     if (zs.avail_in == 0 && in_left > 0) {
       const uInt chunk = static_cast<uInt>(
           std::min<uint64_t>(in_left, std::numeric_limits<uInt>::max()));
       zs.avail_in = chunk;
       in_left -= chunk;
     }
-    if (produced == out.size()) out.resize(out.size() * 2);
-    zs.next_out = reinterpret_cast<Bytef*>(&out[produced]);
-    zs.avail_out = static_cast<uInt>(std::min<uint64_t>(
-        out.size() - produced, std::numeric_limits<uInt>::max()));
-    const uInt before = zs.avail_out;
-    rc = deflate(&zs, in_left == 0 ? Z_FINISH : Z_NO_FLUSH);
-    produced += before - zs.avail_out;
-  } while (rc == Z_OK || rc == Z_BUF_ERROR);
-  deflateEnd(&zs);
-  if (rc != Z_STREAM_END) {
-    return absl::InternalError(absl::StrCat("deflate failed: ", rc));
+    zs.next_out = reinterpret_cast<Bytef*>(buffer_.data());
+    zs.avail_out = static_cast<uInt>(buffer_.size());
+    const int rc = deflate(&zs, in_left == 0 ? flush : Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_BUF_ERROR && rc != Z_STREAM_END) {
+      status_ = absl::InternalError(absl::StrCat("deflate failed: ", rc));
+      return status_;
+    }
+    const size_t produced = buffer_.size() - zs.avail_out;
+    if (produced > 0) {
+      status_ = out_(absl::string_view(buffer_.data(), produced));
+      if (!status_.ok()) return status_;
+    }
+    if (rc == Z_STREAM_END) return absl::OkStatus();
+    // Done with this piece once zlib has taken all of it and had room left
+    // over (for Z_FINISH, only Z_STREAM_END ends it).
+    if (flush != Z_FINISH && in_left == 0 && zs.avail_in == 0 &&
+        zs.avail_out != 0) {
+      return absl::OkStatus();
+    }
   }
-  out.resize(produced);
-  return out;
 }
 
 }  // namespace ember::recorder::internal

@@ -12,8 +12,13 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "recorder/record.h"
+
+struct z_stream_s;
+struct gz_header_s;
 
 namespace ember::recorder::internal {
 
@@ -30,6 +35,37 @@ absl::StatusOr<std::shared_ptr<const std::string>> GunzipBounded(
 // Deflates at level 6 with Burn's header: 1f 8b 08 00 00000000 00 ff (no
 // name, mtime 0, OS unknown).
 absl::StatusOr<std::string> GzipLikeBurn(absl::string_view payload);
+
+// The same deflation fed piece by piece: the bytes written to `out` are
+// those GzipLikeBurn gives for everything passed to Write, however it was
+// split. Not thread-safe.
+//
+//   GzipWriter gz(out);
+//   EMBER_RETURN_IF_ERROR(gz.Write(first));
+//   EMBER_RETURN_IF_ERROR(gz.Write(second));
+//   EMBER_RETURN_IF_ERROR(gz.Finish());
+class GzipWriter {
+ public:
+  explicit GzipWriter(ByteSink out);
+  ~GzipWriter();
+  GzipWriter(const GzipWriter&) = delete;
+  GzipWriter& operator=(const GzipWriter&) = delete;
+
+  absl::Status Write(absl::string_view piece);
+  // Ends the stream; call once, after the last Write.
+  absl::Status Finish();
+
+ private:
+  static constexpr size_t kBufferSize = size_t{256} << 10;
+
+  absl::Status Deflate(absl::string_view piece, int flush);
+
+  ByteSink out_;
+  std::unique_ptr<z_stream_s> stream_;
+  std::unique_ptr<gz_header_s> header_;
+  std::string buffer_;  // deflate's output, handed to out_ when produced
+  absl::Status status_;
+};
 
 }  // namespace ember::recorder::internal
 

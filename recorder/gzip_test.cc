@@ -1,7 +1,11 @@
 #include "recorder/gzip.h"
 
+#include <zlib.h>
+
+#include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
@@ -28,6 +32,69 @@ TEST(GzipTest, RoundTripWithBurnHeader) {
       GunzipBounded(*gz, "x.mpk.gz", 1 << 30);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_TRUE(**back == payload);
+}
+
+// zlib in one call, the reference the piecewise writer must match.
+std::string DeflateInOneCall(const std::string& payload) {
+  z_stream zs;
+  std::memset(&zs, 0, sizeof(zs));
+  EXPECT_EQ(
+      deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY),
+      Z_OK);
+  gz_header header;
+  std::memset(&header, 0, sizeof(header));
+  header.os = 255;
+  deflateSetHeader(&zs, &header);
+  std::string out(deflateBound(&zs, payload.size()) + 64, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(payload.data()));
+  zs.avail_in = static_cast<uInt>(payload.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  out.resize(out.size() - zs.avail_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+TEST(GzipTest, PiecewiseWritesGiveTheOneCallBytes) {
+  // Compressible and incompressible parts, larger than the output buffer.
+  std::string payload = Pattern(700000);
+  uint32_t state = 7;
+  for (int i = 0; i < 400000; ++i) {
+    state = state * 1664525u + 1013904223u;
+    payload.push_back(static_cast<char>(state >> 24));
+  }
+  const std::string want = DeflateInOneCall(payload);
+  for (size_t piece : {size_t{1} << 30, size_t{65536}, size_t{4093}}) {
+    std::string got;
+    int calls = 0;
+    GzipWriter gz([&](absl::string_view out) {
+      got.append(out.data(), out.size());
+      ++calls;
+      return absl::OkStatus();
+    });
+    for (size_t at = 0; at < payload.size(); at += piece) {
+      ASSERT_TRUE(gz.Write(absl::string_view(payload).substr(at, piece)).ok());
+    }
+    ASSERT_TRUE(gz.Finish().ok());
+    EXPECT_TRUE(got == want) << "pieces of " << piece;
+    EXPECT_GT(calls, 1);
+  }
+  EXPECT_TRUE(GzipLikeBurn(payload).value() == want);
+}
+
+TEST(GzipTest, WriterStopsAtTheSinksError) {
+  int calls = 0;
+  GzipWriter gz([&](absl::string_view) {
+    ++calls;
+    return absl::ResourceExhaustedError("disk full");
+  });
+  absl::Status status = gz.Write(Pattern(1 << 20));
+  status.Update(gz.Write("more"));
+  status.Update(gz.Finish());
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(gz.Finish().message(), "disk full");
+  EXPECT_EQ(calls, 1);
 }
 
 TEST(GzipTest, EmptyPayload) {

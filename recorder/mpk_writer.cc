@@ -18,17 +18,68 @@
 namespace ember::recorder::internal {
 namespace {
 
-struct StringSink {
-  std::string* out;
-  void write(const char* data, size_t size) { out->append(data, size); }
+// Where the packer's output goes (msgpack-cxx calls `write`).
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual void write(const char* data, size_t size) = 0;
 };
-using Packer = msgpack::packer<StringSink>;
+
+class StringSink : public Sink {
+ public:
+  explicit StringSink(std::string* out) : out_(out) {}
+  void write(const char* data, size_t size) override {
+    out_->append(data, size);
+  }
+
+ private:
+  std::string* out_;
+};
+
+// Gathers small writes into one buffer and hands large ones (tensor
+// payloads) to the ByteSink as they are, without copying them. After the
+// first error it drops everything.
+class StreamSink : public Sink {
+ public:
+  explicit StreamSink(const ByteSink& out) : out_(out) {
+    buffer_.reserve(kBufferSize);
+  }
+  void write(const char* data, size_t size) override {
+    if (!status_.ok()) return;
+    if (size >= kDirectSize) {
+      Flush();
+      if (status_.ok()) status_ = out_(absl::string_view(data, size));
+      return;
+    }
+    if (buffer_.size() + size > kBufferSize) Flush();
+    buffer_.append(data, size);
+  }
+  absl::Status Finish() {
+    Flush();
+    return status_;
+  }
+
+ private:
+  static constexpr size_t kBufferSize = size_t{1} << 20;
+  static constexpr size_t kDirectSize = size_t{64} << 10;
+
+  void Flush() {
+    if (status_.ok() && !buffer_.empty()) status_ = out_(buffer_);
+    buffer_.clear();
+  }
+
+  const ByteSink& out_;
+  std::string buffer_;
+  absl::Status status_;
+};
+
+using Packer = msgpack::packer<Sink>;
 
 // msgpack-cxx's pack_float/pack_double write integral values as integers
 // (and lose the sign of -0.0); rmp-serde always writes `ca`/`cb`. Floats
 // therefore go straight to the sink, which the packer writes through
 // unbuffered, so the byte order of the output is kept.
-void PackF32(StringSink& sink, float v) {
+void PackF32(Sink& sink, float v) {
   uint32_t bits;
   std::memcpy(&bits, &v, 4);
   char buf[5] = {static_cast<char>(0xca), static_cast<char>(bits >> 24),
@@ -37,7 +88,7 @@ void PackF32(StringSink& sink, float v) {
   sink.write(buf, 5);
 }
 
-void PackF64(StringSink& sink, double v) {
+void PackF64(Sink& sink, double v) {
   uint64_t bits;
   std::memcpy(&bits, &v, 8);
   char buf[9];
@@ -53,7 +104,7 @@ void PackString(Packer& pk, absl::string_view s) {
   pk.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
 }
 
-absl::Status PackTensorElements(Packer& pk, StringSink& sink, const Tensor& t) {
+absl::Status PackTensorElements(Packer& pk, Sink& sink, const Tensor& t) {
   const uint64_t n = t.NumElements();
   const int size = DTypeSize(t.dtype);
   if (t.bytes.size() != n * size) {
@@ -186,7 +237,7 @@ void PackBytes(Packer& pk, const Tensor& t) {
   pk.pack_bin_body(bytes.data(), static_cast<uint32_t>(bytes.size()));
 }
 
-absl::Status PackTensor(Packer& pk, StringSink& sink, const Tensor& t) {
+absl::Status PackTensor(Packer& pk, Sink& sink, const Tensor& t) {
   // Refuse a tree whose tensor bytes disagree with its shape rather than
   // write a file Burn cannot load.
   uint64_t count = 1, expected = 0;
@@ -245,7 +296,7 @@ absl::Status PackTensor(Packer& pk, StringSink& sink, const Tensor& t) {
   return absl::OkStatus();
 }
 
-absl::Status PackValue(Packer& pk, StringSink& sink, const Value& v) {
+absl::Status PackValue(Packer& pk, Sink& sink, const Value& v) {
   switch (v.type()) {
     case Value::Type::kNil:
       pk.pack_nil();
@@ -326,10 +377,18 @@ uint64_t EstimateSize(const Value& v) {
 absl::StatusOr<std::string> WriteMpkPayload(const Value& top) {
   std::string payload;
   payload.reserve(EstimateSize(top));
-  StringSink sink{&payload};
+  StringSink sink(&payload);
   Packer pk(sink);
   EMBER_RETURN_IF_ERROR(PackValue(pk, sink, top));
   return payload;
+}
+
+absl::Status WriteMpkPayloadTo(const Value& top, const ByteSink& out) {
+  StreamSink sink(out);
+  Packer pk(sink);
+  absl::Status packed = PackValue(pk, sink, top);
+  absl::Status written = sink.Finish();
+  return packed.ok() ? written : packed;
 }
 
 }  // namespace ember::recorder::internal

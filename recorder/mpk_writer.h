@@ -20,6 +20,11 @@ namespace ember::recorder::internal {
 // 4 GiB). msgpack-cxx may throw std::bad_alloc; the caller catches.
 absl::StatusOr<std::string> WriteMpkPayload(const Value& top);
 
+// The same bytes handed to `out` in order: each tensor's bin payload
+// straight from the record's buffers, everything between gathered into
+// pieces of at most 1 MiB. The first error from `out` is returned.
+absl::Status WriteMpkPayloadTo(const Value& top, const ByteSink& out);
+
 }  // namespace ember::recorder::internal
 
 #endif  // EMBER_RECORDER_MPK_WRITER_H_

@@ -26,16 +26,22 @@
 #define EMBER_RECORDER_RECORD_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
 namespace ember::recorder {
+
+// Receives encoded record bytes in order, one piece per call. A non-OK
+// status stops the encoding, which then returns that status.
+using ByteSink = std::function<absl::Status(absl::string_view)>;
 
 // Element types Burn writes for parameters (Burn's `DType` names).
 enum class DType {
