@@ -220,8 +220,9 @@ struct RecordsService::UploadStaging {
 
 // What an upload stores and the record it holds.
 struct RecordsService::PreparedRecord {
-  // The converted encoding; null when the payload is stored as sent.
-  std::shared_ptr<const std::string> converted;
+  // False when the payload is stored as sent; true when `record` is a
+  // conversion still to be encoded into the repository.
+  bool converted = false;
   recorder::Record record;
   recorder::RecordFormat format = recorder::RecordFormat::kMpk;
   std::string file_name;  // in the version directory
@@ -340,7 +341,7 @@ absl::Status RecordsService::DoUpload(
     absl::StatusOr<PreparedRecord> prepared =
         PrepareRecord(*plan, (*payload)->bytes(), *payload, what);
     if (!prepared.ok()) return prepared.status();
-    const bool as_sent = prepared->converted == nullptr;
+    const bool as_sent = !prepared->converted;
     const std::string& file_name = prepared->file_name;
     // Every check the daemon's loader makes, on exactly what will be
     // stored, without materialising a weight.
@@ -352,17 +353,20 @@ absl::Status RecordsService::DoUpload(
     const absl::Time validated_at = absl::Now();
 
     absl::Status status;
+    uint64_t stored_size = *received;
+    std::string stored_sha256 = payload_sha256;
     if (as_sent) {
       status = (*sink)->Finish();
       if (status.ok()) {
         status = staged.Rename(sink_name, staging->prefix + file_name);
       }
     } else {
+      // What is stored is the conversion; the sent bytes' staged file goes.
       sink->reset();
       status = staged.Remove(sink_name);
       if (status.ok()) {
-        status =
-            staged.WriteFile(staging->prefix + file_name, *prepared->converted);
+        status = WriteConverted(*prepared, staging->prefix + file_name, staged,
+                                &stored_size, &stored_sha256);
       }
     }
     if (!status.ok()) return Annotate(status, what);
@@ -376,9 +380,9 @@ absl::Status RecordsService::DoUpload(
 
     info.set_model(header.model());
     info.set_version(version);
-    info.set_size(as_sent ? *received : prepared->converted->size());
+    info.set_size(stored_size);
     info.set_format(ToProto(prepared->format));
-    info.set_sha256(as_sent ? payload_sha256 : Sha256Hex(*prepared->converted));
+    info.set_sha256(stored_sha256);
     info.set_file_name(file_name);
     DescribeRecord(prepared->record, &info);
     const std::string path =
@@ -402,6 +406,28 @@ absl::Status RecordsService::DoUpload(
   if (options_.version_state) {
     info.set_state(options_.version_state(header.model(), version));
   }
+  return absl::OkStatus();
+}
+
+absl::Status RecordsService::WriteConverted(const PreparedRecord& prepared,
+                                            const std::string& name,
+                                            StagedDirectory& staged,
+                                            uint64_t* size,
+                                            std::string* sha256) const {
+  // Encoded straight into the staged file and hashed on the way, so the
+  // encoded record is never whole in memory.
+  absl::StatusOr<std::unique_ptr<StagedFile>> file = staged.CreateFile(name);
+  if (!file.ok()) return file.status();
+  Sha256 hash;
+  absl::Status status = recorder::EncodeRecordTo(
+      prepared.record, prepared.format, [&](absl::string_view piece) {
+        hash.Update(piece);
+        return (*file)->Append(piece);
+      });
+  if (status.ok()) status = (*file)->Finish();
+  if (!status.ok()) return status;
+  *size = (*file)->size();
+  *sha256 = hash.HexDigest();
   return absl::OkStatus();
 }
 
@@ -453,10 +479,7 @@ absl::StatusOr<RecordsService::PreparedRecord> RecordsService::PrepareRecord(
   absl::StatusOr<recorder::Record> converted =
       recorder::ConvertRecord(*sent, precision, prepared.format);
   if (!converted.ok()) return Annotate(converted.status(), what);
-  absl::StatusOr<std::string> encoded =
-      recorder::EncodeRecord(*converted, prepared.format);
-  if (!encoded.ok()) return Annotate(encoded.status(), what);
-  prepared.converted = std::make_shared<const std::string>(*std::move(encoded));
+  prepared.converted = true;
   prepared.record = *std::move(converted);
   return prepared;
 }
@@ -955,10 +978,14 @@ absl::Status RecordsService::DoDownload(
     if (!writer->Write(response)) {
       return absl::CancelledError("download: the client went away");
     }
-    std::string buffer(chunk_size, '\0');
+    // Read straight into the message, which keeps its buffer between
+    // chunks.
+    v1::DownloadResponse chunk;
+    std::string& buffer = *chunk.mutable_chunk();
     uint64_t offset = 0;
     while (offset < stored->size) {
       const size_t want = std::min<uint64_t>(chunk_size, stored->size - offset);
+      buffer.resize(want);
       const ssize_t n = pread(stored->fd, buffer.data(), want, offset);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return ErrnoToStatus(errno, "read", stored->path);
@@ -966,8 +993,8 @@ absl::Status RecordsService::DoDownload(
         return absl::DataLossError(
             absl::StrCat(stored->path, " shrank while being sent"));
       }
-      response.set_chunk(buffer.data(), static_cast<size_t>(n));
-      if (!writer->Write(response)) {
+      buffer.resize(static_cast<size_t>(n));
+      if (!writer->Write(chunk)) {
         return absl::CancelledError("download: the client went away");
       }
       offset += static_cast<uint64_t>(n);
@@ -986,37 +1013,87 @@ absl::Status RecordsService::DoDownload(
       SlotDeadline(*context), [context] { return context->IsCancelled(); },
       absl::StrCat("converting ", stored->path));
   if (!slot.ok()) return slot.status();
-  std::string bytes;
+  const recorder::RecordFormat format = FromProto(want_format);
+  absl::StatusOr<recorder::Record> converted;
   {
+    // The stored record is dropped once converted (tensors the conversion
+    // leaves alone keep their part of it).
     absl::StatusOr<std::string> file = ReadStoredRecord(*stored);
     if (!file.ok()) return file.status();
     absl::StatusOr<recorder::Record> record = recorder::DecodeRecord(
         std::make_shared<const std::string>(*std::move(file)), stored->path,
         options_.decode);
     if (!record.ok()) return record.status();
-    absl::StatusOr<recorder::Record> converted = recorder::ConvertRecord(
-        *record, FromProto(want_precision), FromProto(want_format));
+    converted =
+        recorder::ConvertRecord(*record, FromProto(want_precision), format);
     if (!converted.ok()) return converted.status();
-    absl::StatusOr<std::string> encoded =
-        recorder::EncodeRecord(*converted, FromProto(want_format));
-    if (!encoded.ok()) return encoded.status();
-    bytes = *std::move(encoded);
-    DescribeRecord(*converted, &info);
   }
-  info.set_size(bytes.size());
-  info.set_sha256(Sha256Hex(bytes));
+
+  // The metadata (size and digest) comes first, so the encoding is made
+  // twice: once into the hash, then into the chunks. Encoding .mpk costs
+  // less than holding it (a copy against the whole record in memory); a
+  // gzip encoding is kept instead of compressing twice.
+  std::string gzipped;
+  uint64_t size = 0;
+  Sha256 hash;
+  if (format == recorder::RecordFormat::kMpkGz) {
+    absl::StatusOr<std::string> encoded =
+        recorder::EncodeRecord(*converted, format);
+    if (!encoded.ok()) return encoded.status();
+    gzipped = *std::move(encoded);
+    size = gzipped.size();
+    hash.Update(gzipped);
+  } else {
+    absl::Status hashed = recorder::EncodeRecordTo(
+        *converted, format, [&](absl::string_view piece) {
+          hash.Update(piece);
+          size += piece.size();
+          return absl::OkStatus();
+        });
+    if (!hashed.ok()) return hashed;
+  }
+  DescribeRecord(*converted, &info);
+  info.set_size(size);
+  info.set_sha256(hash.HexDigest());
   info.set_format(want_format);
-  info.set_file_name(
-      absl::StrCat("model", recorder::FormatExtension(FromProto(want_format))));
+  info.set_file_name(absl::StrCat("model", recorder::FormatExtension(format)));
   if (!writer->Write(response)) {
     return absl::CancelledError("download: the client went away");
   }
-  for (size_t offset = 0; offset < bytes.size(); offset += chunk_size) {
-    response.set_chunk(bytes.data() + offset,
-                       std::min<size_t>(chunk_size, bytes.size() - offset));
-    if (!writer->Write(response)) {
+
+  // Chunks of exactly chunk_size bytes (the last may be shorter).
+  v1::DownloadResponse chunk;
+  std::string& pending = *chunk.mutable_chunk();
+  pending.reserve(chunk_size);
+  uint64_t sent = 0;
+  auto send = [&](absl::string_view piece) -> absl::Status {
+    while (!piece.empty()) {
+      const size_t take =
+          std::min<size_t>(chunk_size - pending.size(), piece.size());
+      pending.append(piece.data(), take);
+      piece.remove_prefix(take);
+      sent += take;
+      if (pending.size() == chunk_size) {
+        if (!writer->Write(chunk)) {
+          return absl::CancelledError("download: the client went away");
+        }
+        pending.clear();
+      }
+    }
+    return absl::OkStatus();
+  };
+  status = format == recorder::RecordFormat::kMpkGz
+               ? send(gzipped)
+               : recorder::EncodeRecordTo(*converted, format, send);
+  if (!status.ok()) return status;
+  if (!pending.empty()) {
+    if (!writer->Write(chunk)) {
       return absl::CancelledError("download: the client went away");
     }
+  }
+  if (sent != size) {
+    return absl::InternalError(absl::StrCat("encoding ", stored->path, " gave ",
+                                            sent, " bytes, then ", size));
   }
   return absl::OkStatus();
 }

@@ -174,6 +174,11 @@ class RecordsService final : public ember::records::v1::Records::Service {
   absl::StatusOr<PreparedRecord> PrepareRecord(
       const UploadPlan& plan, absl::string_view payload,
       std::shared_ptr<const void> owner, const std::string& what) const;
+  // Encodes a converted record into the new file `name` of `staged`, fsyncs
+  // it, and gives its size and SHA-256.
+  absl::Status WriteConverted(const PreparedRecord& prepared,
+                              const std::string& name, StagedDirectory& staged,
+                              uint64_t* size, std::string* sha256) const;
   // Fills `serving` and `serving_message` through the daemon's callback.
   void WaitUntilServing(const grpc::ServerContext& context,
                         const ember::records::v1::UploadHeader& header,

@@ -546,6 +546,23 @@ TEST_F(RefusedUploadTest, FullDiskLeavesNothing) {
       << result.status.error_message();
 }
 
+TEST_F(RefusedUploadTest, FullDiskWhileWritingTheConversionLeavesNothing) {
+  // The f32 record (about 20 KiB) arrives under the limit; its f64
+  // conversion (about 40 KiB) does not fit.
+  ASSERT_LT(bytes_.size(), 32u << 10);
+  header_.set_precision(v1::PRECISION_DOUBLE);
+  struct rlimit old_limit;
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  signal(SIGXFSZ, SIG_IGN);
+  struct rlimit limit = {32 << 10, old_limit.rlim_max};
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
+  UploadResult result = Upload(header_, bytes_);
+  setrlimit(RLIMIT_FSIZE, &old_limit);
+  ExpectRefused(result, grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_TRUE(absl::StrContains(result.status.error_message(), "too large"))
+      << result.status.error_message();
+}
+
 TEST_F(RecordsServiceTest, ExplicitVersionsAndTheNextOne) {
   Start();
   const Fixture& fixture = Fixtures()[0];
@@ -827,6 +844,18 @@ TEST_F(RecordsServiceTest, DownloadsLargerThanOneChunkArriveInChunks) {
   ASSERT_TRUE(got.status.ok()) << got.status.error_message();
   EXPECT_TRUE(got.bytes == FixtureBytes(Fixtures()[2].file));
   EXPECT_EQ(got.chunks, static_cast<int>((got.bytes.size() + 65535) / 65536));
+  // Converted on the way out: the same chunk sizes, in both formats.
+  request.set_precision(v1::PRECISION_FULL);
+  for (v1::RecordFormat format : {v1::FORMAT_MPK, v1::FORMAT_MPK_GZ}) {
+    request.set_format(format);
+    got = DownloadRecord(*stub_, request, options);
+    ASSERT_TRUE(got.status.ok()) << got.status.error_message();
+    EXPECT_TRUE(got.bytes ==
+                CodecConvert(FixtureBytes(Fixtures()[2].file), Precision::kFull,
+                             format == v1::FORMAT_MPK ? RecordFormat::kMpk
+                                                      : RecordFormat::kMpkGz));
+    EXPECT_EQ(got.chunks, static_cast<int>((got.bytes.size() + 65535) / 65536));
+  }
   request.set_chunk_size(16);
   EXPECT_EQ(DownloadRecord(*stub_, request, options).status.error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
