@@ -1,6 +1,7 @@
 #include "tests/fuzz/record_fuzz.h"
 
 #include <memory>
+#include <string>
 
 #include "glog/logging.h"
 #include "model/model_builder.h"
@@ -16,6 +17,20 @@ recorder::DecodeOptions Limits() {
   options.max_inflated_bytes = uint64_t{64} << 20;
   options.max_values = uint64_t{1} << 16;
   return options;
+}
+
+// The record encoded piece by piece; CHECKs that it is the same as the
+// whole encoding `whole`.
+void CheckStreamedEncoding(const recorder::Record& record,
+                           const std::string& whole) {
+  std::string streamed;
+  const absl::Status status = recorder::EncodeRecordTo(
+      record, recorder::RecordFormat::kMpk, [&](absl::string_view piece) {
+        streamed.append(piece.data(), piece.size());
+        return absl::OkStatus();
+      });
+  CHECK(status.ok()) << "encoding in pieces failed: " << status;
+  CHECK(streamed == whole) << "encoding in pieces differs from encoding whole";
 }
 
 }  // namespace
@@ -51,6 +66,7 @@ void RecordFuzzer::Run(absl::string_view bytes) const {
         recorder::EncodeRecord(*again, recorder::RecordFormat::kMpk);
     CHECK(twice.ok()) << twice.status();
     CHECK(*once == *twice) << "re-encoding is not a fixed point";
+    CheckStreamedEncoding(*record, *once);
   }
 
   for (recorder::Precision precision :
@@ -62,6 +78,7 @@ void RecordFuzzer::Run(absl::string_view bytes) const {
         recorder::EncodeRecord(*converted, recorder::RecordFormat::kMpk);
     CHECK(encoded.ok()) << "a converted record does not encode: "
                         << encoded.status();
+    CheckStreamedEncoding(*converted, *encoded);
   }
 
   for (const NamedConfig& named : configs_) {
