@@ -1092,8 +1092,9 @@ absl::Status RecordsService::DoDownload(
     }
   }
   if (sent != size) {
-    return absl::InternalError(absl::StrCat("encoding ", stored->path, " gave ",
-                                            sent, " bytes, then ", size));
+    return absl::InternalError(absl::StrCat("encoding ", stored->path,
+                                            " twice gave ", size, " and then ",
+                                            sent, " bytes"));
   }
   return absl::OkStatus();
 }
