@@ -1,7 +1,10 @@
 #include "model/model.h"
 
+#include <vector>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace ember::model {
 
@@ -30,6 +33,34 @@ absl::Status CheckInputs(absl::Span<const TensorSpec> specs,
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status WarmUp(const Model& model) {
+  std::vector<Tensor> zeros;
+  std::vector<std::string> shapes;
+  for (const TensorSpec& spec : model.inputs()) {
+    std::vector<int64_t> shape = spec.shape;
+    for (int64_t& d : shape) d = d < 0 ? 1 : d;
+    shapes.push_back(absl::StrCat(spec.name, " ", ShapeToString(shape)));
+    zeros.push_back(Tensor::Zeros(spec.type, std::move(shape)));
+  }
+  absl::StatusOr<std::vector<Tensor>> out = model.Forward(zeros);
+  if (!out.ok()) {
+    return absl::Status(out.status().code(),
+                        absl::StrCat("warm-up inference on zeros (",
+                                     absl::StrJoin(shapes, ", "),
+                                     ") failed: ", out.status().message()));
+  }
+  return absl::OkStatus();
+}
+
+bool OnlyLeadingDimensionsDynamic(absl::Span<const TensorSpec> specs) {
+  for (const TensorSpec& spec : specs) {
+    for (size_t d = 1; d < spec.shape.size(); ++d) {
+      if (spec.shape[d] < 0) return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace ember::model

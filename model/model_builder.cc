@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
+#include "glog/logging.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 #include "model/architecture_registry.h"
@@ -131,6 +132,23 @@ absl::StatusOr<std::shared_ptr<const Model>> LoadModel(
   EMBER_ASSIGN_OR_RETURN(recorder::Record record,
                          recorder::DecodeRecordFile(record_path));
   return BuildModel(config, record, BuildSource{config_path, record_path});
+}
+
+absl::StatusOr<std::shared_ptr<const Model>> LoadWarmModel(
+    const config::ModelConfig& config, const std::string& config_path,
+    const std::string& record_path) {
+  EMBER_ASSIGN_OR_RETURN(std::shared_ptr<const Model> model,
+                         LoadModel(config, config_path, record_path));
+  const absl::Status warm = WarmUp(*model);
+  if (warm.ok()) return model;
+  if (OnlyLeadingDimensionsDynamic(model->inputs())) {
+    return absl::Status(warm.code(),
+                        absl::StrCat(record_path, ": ", warm.message()));
+  }
+  LOG(WARNING) << record_path << ": " << warm.message()
+               << "; its inputs have dynamic dimensions that size 1 may not "
+                  "fit, so it serves unwarmed";
+  return model;
 }
 
 }  // namespace ember::model

@@ -55,9 +55,17 @@ absl::Status CheckModel(const config::ModelConfig& config,
                         const recorder::Record& record,
                         const BuildSource& source);
 
-// Reads and decodes `record_path` and builds it with `config`: what the
-// daemon does for each version and what `ember predict` does offline.
+// Reads and decodes `record_path` and builds it with `config`: what
+// `ember predict` does offline.
 absl::StatusOr<std::shared_ptr<const Model>> LoadModel(
+    const config::ModelConfig& config, const std::string& config_path,
+    const std::string& record_path);
+
+// LoadModel, then one WarmUp inference: what the daemon does for each
+// version before it serves. A warm-up failure fails the load when the
+// zeros were a request the specs accept (OnlyLeadingDimensionsDynamic);
+// otherwise it is logged and the model is returned.
+absl::StatusOr<std::shared_ptr<const Model>> LoadWarmModel(
     const config::ModelConfig& config, const std::string& config_path,
     const std::string& record_path);
 

@@ -2,7 +2,9 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -453,6 +455,64 @@ TEST(ModelBuilderTest, RuntimeShapeErrorsAreStatuses) {
               AllOf(HasSubstr("layer 'sum'"), HasSubstr("[1, 3]")));
   auto wrong_count = (*model)->Forward({Tensor::FromVector({1, 2}, {1, 2})});
   EXPECT_FALSE(wrong_count.ok());
+}
+
+// A compiled architecture whose every inference fails, with the input
+// shape its registered name asks for.
+class FailingModel : public Model {
+ public:
+  explicit FailingModel(std::vector<int64_t> shape)
+      : inputs_{{"x", DataType::kFloat32, std::move(shape)}},
+        outputs_{{"y", DataType::kFloat32, {-1, 3}}} {}
+  const std::vector<TensorSpec>& inputs() const override { return inputs_; }
+  const std::vector<TensorSpec>& outputs() const override { return outputs_; }
+  absl::StatusOr<std::vector<Tensor>> Forward(
+      absl::Span<const Tensor>) const override {
+    return absl::FailedPreconditionError("no inference today");
+  }
+  int64_t parameter_bytes() const override { return 0; }
+
+ private:
+  std::vector<TensorSpec> inputs_;
+  std::vector<TensorSpec> outputs_;
+};
+
+// The daemon's loader: a model whose zeros request is one its specs accept
+// must answer it; one with other dynamic dimensions is served unwarmed.
+TEST(LoadWarmModelTest, FailsOnlyWhenTheZerosWereAValidRequest) {
+  for (const auto& [name, shape] :
+       std::vector<std::pair<std::string, std::vector<int64_t>>>{
+           {"failing_fixed", {-1, 3}}, {"failing_dynamic", {-1, -1, 3}}}) {
+    ASSERT_TRUE(RegisterArchitecture(
+                    name,
+                    [shape = shape](const config::ModelConfig&,
+                                    const recorder::Record&, const BuildSource&)
+                        -> absl::StatusOr<std::shared_ptr<const Model>> {
+                      return std::make_shared<FailingModel>(shape);
+                    })
+                    .ok());
+  }
+  const std::string dir = std::getenv("TEST_TMPDIR");
+  const std::string record_path = dir + "/warm.mpk";
+  ASSERT_TRUE(recorder::WriteRecordFile(MlpRecord(), record_path,
+                                        recorder::RecordFormat::kMpk)
+                  .ok());
+  config::ModelConfig config;
+  config.set_name("warm");
+
+  config.set_architecture("failing_fixed");
+  absl::StatusOr<std::shared_ptr<const Model>> fixed =
+      LoadWarmModel(config, "warm/config.pbtxt", record_path);
+  ASSERT_FALSE(fixed.ok());
+  EXPECT_EQ(fixed.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(fixed.status().message(),
+              AllOf(HasSubstr(record_path), HasSubstr("warm-up"),
+                    HasSubstr("x [1, 3]"), HasSubstr("no inference today")));
+
+  config.set_architecture("failing_dynamic");
+  absl::StatusOr<std::shared_ptr<const Model>> dynamic =
+      LoadWarmModel(config, "warm/config.pbtxt", record_path);
+  EXPECT_TRUE(dynamic.ok()) << dynamic.status();
 }
 
 TEST(ParseModelConfigTest, SyntaxErrorsGiveLineAndColumn) {

@@ -156,7 +156,7 @@ int main(int argc, char** argv) {
       absl::GetFlag(FLAGS_max_concurrent_uploads);
   options.records_options.max_concurrent_conversions =
       absl::GetFlag(FLAGS_max_concurrent_conversions);
-  options.loader = ember::model::LoadModel;
+  options.loader = ember::model::LoadWarmModel;
   options.config_parser = ember::model::ParseModelConfig;
 
   // Credentials and tokens are checked now, so a wrong file fails the start

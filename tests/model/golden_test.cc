@@ -22,6 +22,8 @@ namespace {
 using testing::FixtureModel;
 using testing::Golden;
 
+// Loads as the daemon does (LoadWarmModel: one warm-up inference first), so
+// every golden also checks that warming leaves no trace in the outputs.
 std::shared_ptr<const Model> LoadFixtureModel(const std::string& name) {
   const std::string dir = testing::ModelDir(name);
   absl::StatusOr<config::ModelConfig> config =
@@ -29,7 +31,7 @@ std::shared_ptr<const Model> LoadFixtureModel(const std::string& name) {
   EXPECT_TRUE(config.ok()) << config.status();
   if (!config.ok()) return nullptr;
   absl::StatusOr<std::shared_ptr<const Model>> model =
-      LoadModel(*config, dir + "/config.pbtxt", testing::ModelRecord(dir));
+      LoadWarmModel(*config, dir + "/config.pbtxt", testing::ModelRecord(dir));
   EXPECT_TRUE(model.ok()) << model.status();
   return model.ok() ? *model : nullptr;
 }
