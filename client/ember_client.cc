@@ -797,6 +797,21 @@ absl::StatusOr<inference::ModelMetadataResponse> EmberClient::ModelMetadata(
   return response;
 }
 
+absl::StatusOr<inference::ModelConfig> EmberClient::ModelConfig(
+    const std::string& model, const std::string& version) {
+  grpc::ClientContext context;
+  Prepare(&context, options_.timeout);
+  inference::ModelConfigRequest request;
+  request.set_name(model);
+  request.set_version(version);
+  inference::ModelConfigResponse response;
+  const grpc::Status status =
+      inference_->ModelConfig(&context, request, &response);
+  EMBER_RETURN_IF_ERROR(
+      CallStatus(status, false, "inference.GRPCInferenceService/ModelConfig"));
+  return response.config();
+}
+
 absl::StatusOr<inference::ModelStatisticsResponse> EmberClient::ModelStatistics(
     const std::string& model, const std::string& version) {
   grpc::ClientContext context;

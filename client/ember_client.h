@@ -278,6 +278,12 @@ class EmberClient {
   absl::StatusOr<inference::ModelMetadataResponse> ModelMetadata(
       const std::string& model, const std::string& version = "");
 
+  // The served configuration in Triton's form: platform, version policy,
+  // max_batch_size and per-tensor dims ("" version: newest serving).
+  // UNIMPLEMENTED from a server without Triton's ModelConfig extension.
+  absl::StatusOr<inference::ModelConfig> ModelConfig(
+      const std::string& model, const std::string& version = "");
+
   // Statistics; empty model means every model.
   absl::StatusOr<inference::ModelStatisticsResponse> ModelStatistics(
       const std::string& model = "", const std::string& version = "");

@@ -166,6 +166,23 @@ TEST_F(InferenceTest, ListsModelsAndMetadata) {
   EXPECT_EQ(metadata->outputs(0).name(), "q_values");
 }
 
+TEST_F(InferenceTest, ModelConfigInTritonsForm) {
+  std::unique_ptr<EmberClient> client = Connect();
+  absl::StatusOr<inference::ModelConfig> config =
+      client->ModelConfig("connect4");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->name(), "connect4");
+  EXPECT_EQ(config->platform(), "ember_burn");
+  EXPECT_EQ(config->max_batch_size(), 0);
+  EXPECT_EQ(config->version_policy().latest().num_versions(), 1u);
+  ASSERT_EQ(config->input_size(), 1);
+  EXPECT_EQ(config->input(0).name(), "board");
+  EXPECT_EQ(config->input(0).data_type(), inference::TYPE_FP32);
+  EXPECT_THAT(config->input(0).dims(), ::testing::ElementsAre(-1, 42));
+  EXPECT_EQ(client->ModelConfig("no-such-model").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST_F(InferenceTest, TypedFp32MatchesGolden) {
   const Golden golden = LoadConnect4Golden();
   std::vector<float> cells(golden.inputs.begin(), golden.inputs.end());

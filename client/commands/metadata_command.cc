@@ -43,6 +43,21 @@ void PrintTensors(
   PrintTable(rows, out);
 }
 
+// "latest 2", "all", "specific 1, 3", or "-" when unset.
+std::string PolicyText(const inference::ModelVersionPolicy& policy) {
+  switch (policy.policy_choice_case()) {
+    case inference::ModelVersionPolicy::kLatest:
+      return absl::StrCat("latest ", policy.latest().num_versions());
+    case inference::ModelVersionPolicy::kAll:
+      return "all";
+    case inference::ModelVersionPolicy::kSpecific:
+      return absl::StrCat("specific ",
+                          absl::StrJoin(policy.specific().versions(), ", "));
+    default:
+      return "-";
+  }
+}
+
 }  // namespace
 
 void MetadataCommand::DefineArgs(ArgParser& args) {
@@ -62,6 +77,14 @@ absl::Status MetadataCommand::Run(std::ostream& out) {
   absl::StatusOr<inference::ModelMetadataResponse> metadata =
       client->ModelMetadata(model_, version_);
   if (!metadata.ok()) return ServerError(metadata.status());
+  // Batching and version policy come from Triton's ModelConfig extension;
+  // a server without it (UNIMPLEMENTED) just leaves them out.
+  absl::StatusOr<inference::ModelConfig> config =
+      client->ModelConfig(model_, version_);
+  if (!config.ok() &&
+      config.status().code() != absl::StatusCode::kUnimplemented) {
+    return ServerError(config.status());
+  }
 
   if (json_) {
     json::Value doc = json::Value::MakeObject();
@@ -72,15 +95,28 @@ absl::Status MetadataCommand::Run(std::ostream& out) {
     }
     doc.Set("versions", std::move(versions));
     doc.Set("platform", json::Value::String(metadata->platform()));
+    if (config.ok()) {
+      doc.Set("max_batch_size", json::Value::Int(config->max_batch_size()));
+      doc.Set("version_policy",
+              json::Value::String(PolicyText(config->version_policy())));
+    }
     doc.Set("inputs", TensorsJson(metadata->inputs()));
     doc.Set("outputs", TensorsJson(metadata->outputs()));
     out << json::Write(doc, {.indent = 2}) << "\n";
     return absl::OkStatus();
   }
-  PrintTable({{"model", metadata->name()},
-              {"versions", absl::StrJoin(metadata->versions(), ", ")},
-              {"platform", metadata->platform()}},
-             out);
+  std::vector<std::vector<std::string>> facts = {
+      {"model", metadata->name()},
+      {"versions", absl::StrJoin(metadata->versions(), ", ")},
+      {"platform", metadata->platform()}};
+  if (config.ok()) {
+    facts.push_back(
+        {"max batch size", config->max_batch_size() > 0
+                               ? absl::StrCat(config->max_batch_size())
+                               : "0 (not batched)"});
+    facts.push_back({"version policy", PolicyText(config->version_policy())});
+  }
+  PrintTable(facts, out);
   PrintTensors("INPUT", metadata->inputs(), out);
   PrintTensors("OUTPUT", metadata->outputs(), out);
   return absl::OkStatus();

@@ -200,6 +200,9 @@ TEST_F(ServerCommandsTest, Metadata) {
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
   EXPECT_THAT(r.out, ::testing::ContainsRegex("board +FP32 +\\[-1, 42\\]"));
   EXPECT_THAT(r.out, ::testing::ContainsRegex("q_values +FP32 +\\[-1, 7\\]"));
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("version policy +latest 1"));
+  EXPECT_THAT(r.out,
+              ::testing::ContainsRegex("max batch size +0 \\(not batched\\)"));
 
   r = Run({"metadata", "connect4", "--json"});
   EXPECT_EQ(r.exit_code, 0) << Describe(r);
@@ -207,6 +210,8 @@ TEST_F(ServerCommandsTest, Metadata) {
   ASSERT_TRUE(doc.ok()) << r.out;
   EXPECT_EQ(json::Write(*doc->Find("inputs")),
             R"([{"name":"board","datatype":"FP32","shape":[-1,42]}])");
+  EXPECT_EQ(json::Write(*doc->Find("version_policy")), R"("latest 1")");
+  EXPECT_EQ(json::Write(*doc->Find("max_batch_size")), "0");
 
   r = Run({"metadata", "no-such-model"});
   EXPECT_EQ(r.exit_code, 1) << Describe(r);
