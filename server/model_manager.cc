@@ -7,6 +7,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "glog/logging.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "server/version_policy.h"
@@ -175,6 +176,14 @@ void ModelManager::ApplyModel(const ModelFiles& files) {
     LOG(INFO) << "model " << files.name << ": found in the repository";
   }
   ModelState& model = *entry;
+  const bool newly_unusable =
+      !files.unusable_records.empty() &&
+      (!model.last_files.has_value() ||
+       files.unusable_records != model.last_files->unusable_records);
+  if (newly_unusable) {
+    LOG(WARNING) << "model " << files.name << ": "
+                 << absl::StrJoin(files.unusable_records, "; ");
+  }
   model.last_files = files;
   model.in_repository = true;
   model.config_path = files.config_path;
@@ -733,10 +742,16 @@ std::vector<VersionStatus> ModelManager::IndexLocked() const {
       VersionStatus status;
       status.model = name;
       status.state = VersionState::kUnavailable;
-      status.reason =
-          extra.empty() ? (model->disallowed ? "unloaded by request"
-                                             : "no version with a record file")
-                        : extra;
+      std::string none = "no version with a record file";
+      if (model->last_files.has_value() &&
+          !model->last_files->unusable_records.empty()) {
+        absl::StrAppend(
+            &none, ": ",
+            absl::StrJoin(model->last_files->unusable_records, "; "));
+      }
+      status.reason = extra.empty()
+                          ? (model->disallowed ? "unloaded by request" : none)
+                          : extra;
       index.push_back(std::move(status));
       continue;
     }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 #include "server/repository_fs.h"
@@ -147,6 +148,22 @@ TEST_F(ModelManagerTest, AddsAModelAndServesIt) {
   EXPECT_TRUE(absl::IsNotFound(manager_->Acquire("m", "2").status()));
   EXPECT_TRUE(absl::IsNotFound(manager_->Acquire("other", "").status()));
   EXPECT_TRUE(absl::IsInvalidArgument(manager_->Acquire("m", "one").status()));
+}
+
+TEST_F(ModelManagerTest, AModelWhoseOnlyRecordIsADanglingLinkSaysSo) {
+  Start();
+  WriteConfig("m");
+  testing::MakeDirs(root_ + "/m/1");
+  ASSERT_EQ(
+      symlink("/nonexistent/model.mpk", (root_ + "/m/1/model.mpk").c_str()), 0);
+  Look();
+  const std::string reason = StatusOf("m", 0).reason;
+  EXPECT_TRUE(absl::StartsWith(reason,
+                               "no version with a record file: "
+                               "1/model.mpk: "))
+      << reason;
+  EXPECT_TRUE(absl::StrContains(reason, "symbolic link")) << reason;
+  EXPECT_EQ(loader_.started(), 0);
 }
 
 TEST_F(ModelManagerTest, AFileSeenOnceIsNotLoadedUntilItStopsChanging) {

@@ -27,12 +27,15 @@ std::string ConfiguredRecordFile(const std::string& config_text) {
   return config.record_file();
 }
 
-// Fills `version` from the directory `dir`; a version directory without a
-// record file yields false.
+// Fills `version` from the directory `dir` (version directory `entry` of
+// its model); a version directory without a record file yields false.
+// Record names listed but impossible to open are added to `unusable`.
 absl::StatusOr<bool> ScanVersionDir(const RepositoryFs& fs,
                                     const std::string& dir,
+                                    const std::string& entry,
                                     const std::string& record_file,
-                                    VersionFiles* version) {
+                                    VersionFiles* version,
+                                    std::vector<std::string>* unusable) {
   EMBER_ASSIGN_OR_RETURN(std::vector<std::string> names, fs.ListDir(dir));
   std::map<std::string, FileInfo> files;
   for (const std::string& name : names) {
@@ -41,7 +44,15 @@ absl::StatusOr<bool> ScanVersionDir(const RepositoryFs& fs,
       continue;
     }
     absl::StatusOr<FileInfo> info = fs.Stat(dir + "/" + name);
-    if (absl::IsNotFound(info.status())) continue;  // removed meanwhile
+    if (absl::IsNotFound(info.status())) {
+      // Listed a moment ago: a symbolic link to a missing file (or a
+      // record removed in between, which the next scan no longer lists).
+      unusable->push_back(absl::StrCat(entry, "/", name, ": ",
+                                       info.status().message(),
+                                       " (a symbolic link to a missing "
+                                       "file?)"));
+      continue;
+    }
     if (!info.ok()) return info.status();
     if (info->is_regular) files[name] = *info;
   }
@@ -89,8 +100,8 @@ ModelFiles ScanModelDir(const RepositoryFs& fs, const std::string& name,
     directories->push_back(version_dir);
     VersionFiles version;
     version.version = *number;
-    absl::StatusOr<bool> found =
-        ScanVersionDir(fs, version_dir, record_file, &version);
+    absl::StatusOr<bool> found = ScanVersionDir(
+        fs, version_dir, entry, record_file, &version, &model.unusable_records);
     if (!found.ok()) {
       // Keep scanning the other versions; the model reports the problem
       // and the manager leaves this model's versions as they are.

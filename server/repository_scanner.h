@@ -58,6 +58,10 @@ struct ModelFiles {
   bool config_complete = false;  // set by the watcher, as for records
   // Versions with a record file, by version number.
   std::map<int64_t, VersionFiles> versions;
+  // Record names a version directory lists but that cannot be opened
+  // (typically a symbolic link to a missing file), as "<version>/<name>:
+  // <why>"; those versions are left out of `versions`.
+  std::vector<std::string> unusable_records;
 };
 
 struct RepositorySnapshot {

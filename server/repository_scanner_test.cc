@@ -1,7 +1,10 @@
 #include "server/repository_scanner.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "server/repository_fs.h"
 #include "server/test_util.h"
@@ -86,6 +89,28 @@ TEST(ScanRepositoryTest, MissingConfigIsReportedOnTheModel) {
   absl::StatusOr<RepositorySnapshot> snapshot = ScanRepository(fs, root);
   ASSERT_TRUE(snapshot.ok());
   EXPECT_TRUE(absl::IsNotFound(snapshot->models.at("a").status));
+}
+
+TEST(ScanRepositoryTest, ARecordLinkToAMissingFileIsNamed) {
+  const std::string root = NewTempDir("scan");
+  WriteFile(root + "/a/config.pbtxt", "name: \"a\"");
+  WriteFile(root + "/a/1/model.mpk", "offset=1");
+  MakeDirs(root + "/a/2");
+  ASSERT_EQ(
+      symlink("../../elsewhere/model.mpk", (root + "/a/2/model.mpk").c_str()),
+      0);
+  LocalRepositoryFs fs;
+  absl::StatusOr<RepositorySnapshot> snapshot = ScanRepository(fs, root);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status();
+  const ModelFiles& a = snapshot->models.at("a");
+  EXPECT_TRUE(a.status.ok()) << a.status;
+  EXPECT_EQ(a.versions.size(), 1u);
+  EXPECT_EQ(a.versions.count(1), 1u);
+  ASSERT_EQ(a.unusable_records.size(), 1u);
+  EXPECT_TRUE(absl::StartsWith(a.unusable_records[0], "2/model.mpk: "))
+      << a.unusable_records[0];
+  EXPECT_TRUE(absl::StrContains(a.unusable_records[0], "symbolic link"))
+      << a.unusable_records[0];
 }
 
 TEST(ScanRepositoryTest, MissingRepositoryIsAnErrorNotAnEmptyRepository) {
