@@ -827,7 +827,10 @@ absl::StatusOr<inference::ModelStatisticsResponse> EmberClient::ModelStatistics(
   return response;
 }
 
-absl::StatusOr<InferResult> EmberClient::Infer(
+namespace {
+
+// The ModelInfer request for `inputs` (each validated first).
+absl::StatusOr<inference::ModelInferRequest> MakeInferRequest(
     const std::string& model, const std::vector<Tensor>& inputs,
     const InferOptions& options) {
   inference::ModelInferRequest request;
@@ -857,15 +860,13 @@ absl::StatusOr<InferResult> EmberClient::Infer(
   if (options.raw_outputs) {
     (*request.mutable_parameters())["binary_data_output"].set_bool_param(true);
   }
+  return request;
+}
 
-  grpc::ClientContext context;
-  Prepare(&context, options_.timeout);
-  inference::ModelInferResponse response;
-  const grpc::Status status =
-      inference_->ModelInfer(&context, request, &response);
-  EMBER_RETURN_IF_ERROR(
-      CallStatus(status, false, "inference.GRPCInferenceService/ModelInfer"));
-
+// The result a ModelInfer response carries, every output validated
+// (DATA_LOSS for one that does not match its own shape).
+absl::StatusOr<InferResult> ResultOf(
+    const inference::ModelInferResponse& response) {
   InferResult result;
   result.model_name = response.model_name();
   result.model_version = response.model_version();
@@ -897,6 +898,89 @@ absl::StatusOr<InferResult> EmberClient::Infer(
     result.outputs.push_back(std::move(tensor));
   }
   return result;
+}
+
+constexpr char kStreamRpc[] = "inference.GRPCInferenceService/ModelStreamInfer";
+
+}  // namespace
+
+absl::StatusOr<InferResult> EmberClient::Infer(
+    const std::string& model, const std::vector<Tensor>& inputs,
+    const InferOptions& options) {
+  EMBER_ASSIGN_OR_RETURN(inference::ModelInferRequest request,
+                         MakeInferRequest(model, inputs, options));
+  grpc::ClientContext context;
+  Prepare(&context, options_.timeout);
+  inference::ModelInferResponse response;
+  const grpc::Status status =
+      inference_->ModelInfer(&context, request, &response);
+  EMBER_RETURN_IF_ERROR(
+      CallStatus(status, false, "inference.GRPCInferenceService/ModelInfer"));
+  return ResultOf(response);
+}
+
+std::unique_ptr<InferStream> EmberClient::OpenInferStream(
+    absl::Duration timeout) const {
+  std::unique_ptr<InferStream> stream(new InferStream(*this));
+  Prepare(&stream->context_, timeout);
+  stream->stream_ = inference_->ModelStreamInfer(&stream->context_);
+  return stream;
+}
+
+InferStream::~InferStream() {
+  if (ended_) return;
+  // Abandoned early: cancel, take what is still in flight, and collect the
+  // status so the call is released.
+  context_.TryCancel();
+  inference::ModelStreamInferResponse ignored;
+  while (stream_->Read(&ignored)) {
+  }
+  (void)stream_->Finish();
+}
+
+absl::Status InferStream::Send(const std::string& model,
+                               const std::vector<Tensor>& inputs,
+                               const InferOptions& options) {
+  if (send_closed_) {
+    return absl::FailedPreconditionError(
+        "Send after CloseSend on an inference stream");
+  }
+  EMBER_ASSIGN_OR_RETURN(inference::ModelInferRequest request,
+                         MakeInferRequest(model, inputs, options));
+  if (!stream_->Write(request)) {
+    return absl::UnavailableError(
+        absl::StrCat(kStreamRpc, ": the stream has ended; Read gives why"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status InferStream::CloseSend() {
+  if (send_closed_) return absl::OkStatus();
+  send_closed_ = true;
+  if (!stream_->WritesDone()) {
+    return absl::UnavailableError(
+        absl::StrCat(kStreamRpc, ": the stream has ended; Read gives why"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<InferResult> InferStream::Read() {
+  if (!ended_) {
+    inference::ModelStreamInferResponse response;
+    if (stream_->Read(&response)) {
+      got_response_ = true;
+      if (!response.error_message().empty()) {
+        // The stream reports a refused request by its message alone.
+        return absl::UnknownError(response.error_message());
+      }
+      return ResultOf(response.infer_response());
+    }
+    ended_ = true;
+    end_ = client_.CallStatus(stream_->Finish(), got_response_, kStreamRpc);
+  }
+  if (!end_.ok()) return end_;
+  return absl::OutOfRangeError(
+      absl::StrCat(kStreamRpc, ": every response has been read"));
 }
 
 absl::Status EmberClient::LoadModel(const std::string& model) {

@@ -242,6 +242,56 @@ struct ClientOptions {
   int chunk_bytes = 1 << 20;
 };
 
+class EmberClient;
+
+// Requests and their results over one ModelStreamInfer stream, in order:
+// the server answers each request before reading the next, so the n-th
+// Read is the n-th Send's result. One thread may Send while another
+// Reads; otherwise not thread-safe. Destroying a stream before its end
+// cancels it.
+//
+//   std::unique_ptr<InferStream> stream = client->OpenInferStream();
+//   for (const Tensor& board : boards) {
+//     EMBER_RETURN_IF_ERROR(stream->Send("connect4", {board}));
+//   }
+//   EMBER_RETURN_IF_ERROR(stream->CloseSend());
+//   for (size_t i = 0; i < boards.size(); ++i) {
+//     absl::StatusOr<InferResult> result = stream->Read();
+//     ...
+//   }
+class InferStream {
+ public:
+  ~InferStream();
+  InferStream(const InferStream&) = delete;
+  InferStream& operator=(const InferStream&) = delete;
+
+  // Sends one request (inputs validated first, as by Infer). UNAVAILABLE
+  // once the stream has ended (Read then gives the reason).
+  absl::Status Send(const std::string& model, const std::vector<Tensor>& inputs,
+                    const InferOptions& options = {});
+  // No more requests; the server ends the stream after its last answer.
+  absl::Status CloseSend();
+  // The next result. A request the server refused gives UNKNOWN with the
+  // server's message (the stream goes on: the protocol carries only the
+  // message); after the last answer, OUT_OF_RANGE when the stream ended
+  // cleanly, else the stream's own error, on every later call too.
+  absl::StatusOr<InferResult> Read();
+
+ private:
+  friend class EmberClient;
+  explicit InferStream(const EmberClient& client) : client_(client) {}
+
+  const EmberClient& client_;
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReaderWriter<inference::ModelInferRequest,
+                                           inference::ModelStreamInferResponse>>
+      stream_;
+  bool send_closed_ = false;
+  bool got_response_ = false;
+  bool ended_ = false;
+  absl::Status end_;
+};
+
 // A connection to one Ember server. Thread-safe: methods may be called
 // from many threads at once (each call has its own context); the channel
 // reconnects by itself.
@@ -295,6 +345,12 @@ class EmberClient {
                                     const std::vector<Tensor>& inputs,
                                     const InferOptions& options = {});
 
+  // An inference stream (ModelStreamInfer) for sending many requests
+  // without waiting for each answer. `timeout` bounds the whole stream
+  // (default: none).
+  std::unique_ptr<InferStream> OpenInferStream(
+      absl::Duration timeout = absl::InfiniteDuration()) const;
+
   // Repository control.
   absl::Status LoadModel(const std::string& model);
   absl::Status UnloadModel(const std::string& model);
@@ -325,6 +381,7 @@ class EmberClient {
   absl::StatusOr<std::vector<RecordInfo>> ListRecords(const std::string& model);
 
  private:
+  friend class InferStream;
   EmberClient(ClientOptions options, std::shared_ptr<grpc::Channel> channel);
 
   // A context with the deadline (now + timeout) and the bearer token.

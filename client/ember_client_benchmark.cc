@@ -1,6 +1,7 @@
 // Client-side cost of the common calls against a real emberd on loopback:
-// inference on connect4 (batch 1 and 64, raw and typed inputs) and record
-// transfers of the lenet fixture (910 KB). Prints Google Benchmark figures;
+// inference on connect4 (batch 1 and 64, raw and typed inputs; unary, and
+// streamed with a window of requests in flight) and record transfers of
+// the lenet fixture (910 KB). Prints Google Benchmark figures;
 // there is no pass/fail.
 //
 //   bazel build //client:ember_client_benchmark
@@ -76,6 +77,29 @@ BENCHMARK(BM_InferConnect4)
     ->Args({64, 0})
     ->Args({64, 1})
     ->UseRealTime();
+
+// Batch-1 requests over one ModelStreamInfer stream, keeping `window`
+// requests sent ahead of the answers read: time per request.
+void BM_StreamInferConnect4(benchmark::State& state) {
+  const int64_t window = state.range(0);
+  std::unique_ptr<EmberClient> client = Connect();
+  std::unique_ptr<InferStream> stream = client->OpenInferStream();
+  const Tensor board =
+      Tensor::FromFloats("board", {1, 42}, std::vector<float>(42, 0.5f));
+  for (int64_t i = 0; i < window; ++i) {
+    if (!stream->Send("connect4", {board}).ok()) abort();
+  }
+  for (auto _ : state) {
+    absl::StatusOr<InferResult> result = stream->Read();
+    if (!result.ok()) state.SkipWithError("inference failed");
+    if (!stream->Send("connect4", {board}).ok()) {
+      state.SkipWithError("send failed");
+    }
+    benchmark::DoNotOptimize(result);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_StreamInferConnect4)->Arg(1)->Arg(8)->UseRealTime();
 
 void BM_DownloadLenet(benchmark::State& state) {
   std::unique_ptr<EmberClient> client = Connect();

@@ -209,6 +209,67 @@ TEST_F(InferenceTest, TypedFp32MatchesGolden) {
   EXPECT_EQ(raw->outputs[0].data, result->outputs[0].data);
 }
 
+// Requests sent ahead of their answers come back in order; a refused one
+// gives its error in its place and the stream goes on.
+TEST_F(InferenceTest, StreamAnswersInOrderAndCarriesOnAfterARefusal) {
+  const Golden golden = LoadConnect4Golden();
+  std::vector<float> cells(golden.inputs.begin(), golden.inputs.end());
+  const Tensor board = Tensor::FromFloats("board", golden.input_shape, cells);
+  std::unique_ptr<EmberClient> client = Connect();
+  std::unique_ptr<InferStream> stream = client->OpenInferStream();
+  InferOptions first;
+  first.request_id = "first";
+  ASSERT_TRUE(stream->Send("connect4", {board}, first).ok());
+  ASSERT_TRUE(stream->Send("no-such-model", {board}).ok());
+  InferOptions third;
+  third.request_id = "third";
+  third.input_encoding = InputEncoding::kTyped;
+  ASSERT_TRUE(stream->Send("connect4", {board}, third).ok());
+  ASSERT_TRUE(stream->CloseSend().ok());
+  EXPECT_EQ(stream->Send("connect4", {board}).code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  absl::StatusOr<InferResult> one = stream->Read();
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_EQ(one->request_id, "first");
+  ASSERT_EQ(one->outputs.size(), 1u);
+  ExpectMatchesGolden(one->outputs[0], golden);
+
+  absl::StatusOr<InferResult> two = stream->Read();
+  EXPECT_EQ(two.status().code(), absl::StatusCode::kUnknown);
+  EXPECT_NE(two.status().message().find("no-such-model"), std::string::npos)
+      << two.status();
+
+  absl::StatusOr<InferResult> three = stream->Read();
+  ASSERT_TRUE(three.ok()) << three.status();
+  EXPECT_EQ(three->request_id, "third");
+  ExpectMatchesGolden(three->outputs[0], golden);
+
+  EXPECT_EQ(stream->Read().status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(stream->Read().status().code(), absl::StatusCode::kOutOfRange);
+}
+
+TEST_F(InferenceTest, StreamChecksInputsAndCanBeAbandoned) {
+  std::unique_ptr<EmberClient> client = Connect();
+  std::unique_ptr<InferStream> stream = client->OpenInferStream();
+  Tensor bad = Tensor::FromFloats("board", {1, 42}, std::vector<float>(41));
+  EXPECT_EQ(stream->Send("connect4", {bad}).code(),
+            absl::StatusCode::kInvalidArgument);
+  const Golden golden = LoadConnect4Golden();
+  std::vector<float> cells(golden.inputs.begin(), golden.inputs.end());
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(stream
+                    ->Send("connect4", {Tensor::FromFloats(
+                                           "board", golden.input_shape, cells)})
+                    .ok());
+  }
+  // Destroyed with answers unread and the send side open: cancelled, and
+  // the destructor returns.
+  stream.reset();
+  // The client still works.
+  EXPECT_TRUE(client->ServerLive().ok());
+}
+
 TEST_F(InferenceTest, RawFp16MatchesGolden) {
   const Golden golden = LoadConnect4Golden();
   absl::StatusOr<Tensor> board =
