@@ -25,7 +25,6 @@
 #include <stdlib.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -35,12 +34,12 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "common/process_memory.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/server.h"
@@ -123,45 +122,6 @@ Server Serve(grpc::Service* service) {
   return s;
 }
 
-// Resident anonymous memory of this process (RssAnon), in MiB; 0 when
-// /proc cannot tell.
-double RssAnonMiB() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("RssAnon:", 0) == 0) {
-      return std::strtod(line.c_str() + 8, nullptr) / 1024;  // kB
-    }
-  }
-  return 0;
-}
-
-// Samples RssAnon every 2 ms on a thread of its own until destroyed.
-class PeakSampler {
- public:
-  PeakSampler() : baseline_(RssAnonMiB()), peak_(baseline_) {
-    thread_ = std::thread([this] {
-      while (!stop_.load()) {
-        const double now = RssAnonMiB();
-        if (now > peak_.load()) peak_.store(now);
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      }
-    });
-  }
-  ~PeakSampler() {
-    stop_.store(true);
-    thread_.join();
-  }
-  // Most memory seen above the level at construction.
-  double added() const { return peak_.load() - baseline_; }
-
- private:
-  const double baseline_;
-  std::atomic<double> peak_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
 // Seconds taken by repeated runs of one transfer.
 struct Timing {
   double median = 0;
@@ -180,7 +140,7 @@ Timing Measure(int repeats, const std::function<bool()>& run,
   double peak = 0;
   for (int i = 0; i < repeats; ++i) {
     {
-      PeakSampler memory;
+      RssAnonPeak memory;
       const Clock::time_point start = Clock::now();
       if (!run()) {
         fprintf(stderr, "a transfer failed\n");
