@@ -64,6 +64,7 @@ class EmberdProcess {
   ~EmberdProcess();
 
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   // "127.0.0.1:<port>".
   std::string address() const;
   // emberd's stderr so far.
