@@ -687,40 +687,47 @@ absl::Status EmberClient::CallStatus(const grpc::Status& status,
   return failure;
 }
 
-absl::StatusOr<bool> EmberClient::ServerLive() {
+template <typename Request, typename Response>
+absl::StatusOr<Response> EmberClient::CallInference(
+    grpc::Status (inference::GRPCInferenceService::Stub::*method)(
+        grpc::ClientContext*, const Request&, Response*),
+    const Request& request, absl::string_view name) const {
   grpc::ClientContext context;
   Prepare(&context, options_.timeout);
-  inference::ServerLiveResponse response;
-  const grpc::Status status = inference_->ServerLive(
-      &context, inference::ServerLiveRequest(), &response);
-  EMBER_RETURN_IF_ERROR(
-      CallStatus(status, false, "inference.GRPCInferenceService/ServerLive"));
+  Response response;
+  const grpc::Status status =
+      (inference_.get()->*method)(&context, request, &response);
+  EMBER_RETURN_IF_ERROR(CallStatus(
+      status, false, absl::StrCat("inference.GRPCInferenceService/", name)));
+  return response;
+}
+
+using InferenceStub = inference::GRPCInferenceService::Stub;
+
+absl::StatusOr<bool> EmberClient::ServerLive() {
+  EMBER_ASSIGN_OR_RETURN(
+      inference::ServerLiveResponse response,
+      CallInference(&InferenceStub::ServerLive, inference::ServerLiveRequest(),
+                    "ServerLive"));
   return response.live();
 }
 
 absl::StatusOr<bool> EmberClient::ServerReady() {
-  grpc::ClientContext context;
-  Prepare(&context, options_.timeout);
-  inference::ServerReadyResponse response;
-  const grpc::Status status = inference_->ServerReady(
-      &context, inference::ServerReadyRequest(), &response);
-  EMBER_RETURN_IF_ERROR(
-      CallStatus(status, false, "inference.GRPCInferenceService/ServerReady"));
+  EMBER_ASSIGN_OR_RETURN(
+      inference::ServerReadyResponse response,
+      CallInference(&InferenceStub::ServerReady,
+                    inference::ServerReadyRequest(), "ServerReady"));
   return response.ready();
 }
 
 absl::StatusOr<bool> EmberClient::ModelReady(const std::string& model,
                                              const std::string& version) {
-  grpc::ClientContext context;
-  Prepare(&context, options_.timeout);
   inference::ModelReadyRequest request;
   request.set_name(model);
   request.set_version(version);
-  inference::ModelReadyResponse response;
-  const grpc::Status status =
-      inference_->ModelReady(&context, request, &response);
-  EMBER_RETURN_IF_ERROR(
-      CallStatus(status, false, "inference.GRPCInferenceService/ModelReady"));
+  EMBER_ASSIGN_OR_RETURN(
+      inference::ModelReadyResponse response,
+      CallInference(&InferenceStub::ModelReady, request, "ModelReady"));
   return response.ready();
 }
 
@@ -753,27 +760,17 @@ absl::StatusOr<HealthState> EmberClient::HealthCheck(
 
 absl::StatusOr<inference::ServerMetadataResponse>
 EmberClient::ServerMetadata() {
-  grpc::ClientContext context;
-  Prepare(&context, options_.timeout);
-  inference::ServerMetadataResponse response;
-  const grpc::Status status = inference_->ServerMetadata(
-      &context, inference::ServerMetadataRequest(), &response);
-  EMBER_RETURN_IF_ERROR(CallStatus(
-      status, false, "inference.GRPCInferenceService/ServerMetadata"));
-  return response;
+  return CallInference(&InferenceStub::ServerMetadata,
+                       inference::ServerMetadataRequest(), "ServerMetadata");
 }
 
 absl::StatusOr<std::vector<ModelVersionState>> EmberClient::ListModels(
     bool ready_only) {
-  grpc::ClientContext context;
-  Prepare(&context, options_.timeout);
   inference::RepositoryIndexRequest request;
   request.set_ready(ready_only);
-  inference::RepositoryIndexResponse response;
-  const grpc::Status status =
-      inference_->RepositoryIndex(&context, request, &response);
-  EMBER_RETURN_IF_ERROR(CallStatus(
-      status, false, "inference.GRPCInferenceService/RepositoryIndex"));
+  EMBER_ASSIGN_OR_RETURN(inference::RepositoryIndexResponse response,
+                         CallInference(&InferenceStub::RepositoryIndex, request,
+                                       "RepositoryIndex"));
   std::vector<ModelVersionState> models;
   models.reserve(response.models_size());
   for (const auto& m : response.models()) {
@@ -784,47 +781,30 @@ absl::StatusOr<std::vector<ModelVersionState>> EmberClient::ListModels(
 
 absl::StatusOr<inference::ModelMetadataResponse> EmberClient::ModelMetadata(
     const std::string& model, const std::string& version) {
-  grpc::ClientContext context;
-  Prepare(&context, options_.timeout);
   inference::ModelMetadataRequest request;
   request.set_name(model);
   request.set_version(version);
-  inference::ModelMetadataResponse response;
-  const grpc::Status status =
-      inference_->ModelMetadata(&context, request, &response);
-  EMBER_RETURN_IF_ERROR(CallStatus(
-      status, false, "inference.GRPCInferenceService/ModelMetadata"));
-  return response;
+  return CallInference(&InferenceStub::ModelMetadata, request, "ModelMetadata");
 }
 
 absl::StatusOr<inference::ModelConfig> EmberClient::ModelConfig(
     const std::string& model, const std::string& version) {
-  grpc::ClientContext context;
-  Prepare(&context, options_.timeout);
   inference::ModelConfigRequest request;
   request.set_name(model);
   request.set_version(version);
-  inference::ModelConfigResponse response;
-  const grpc::Status status =
-      inference_->ModelConfig(&context, request, &response);
-  EMBER_RETURN_IF_ERROR(
-      CallStatus(status, false, "inference.GRPCInferenceService/ModelConfig"));
+  EMBER_ASSIGN_OR_RETURN(
+      inference::ModelConfigResponse response,
+      CallInference(&InferenceStub::ModelConfig, request, "ModelConfig"));
   return response.config();
 }
 
 absl::StatusOr<inference::ModelStatisticsResponse> EmberClient::ModelStatistics(
     const std::string& model, const std::string& version) {
-  grpc::ClientContext context;
-  Prepare(&context, options_.timeout);
   inference::ModelStatisticsRequest request;
   request.set_name(model);
   request.set_version(version);
-  inference::ModelStatisticsResponse response;
-  const grpc::Status status =
-      inference_->ModelStatistics(&context, request, &response);
-  EMBER_RETURN_IF_ERROR(CallStatus(
-      status, false, "inference.GRPCInferenceService/ModelStatistics"));
-  return response;
+  return CallInference(&InferenceStub::ModelStatistics, request,
+                       "ModelStatistics");
 }
 
 namespace {
@@ -909,13 +889,9 @@ absl::StatusOr<InferResult> EmberClient::Infer(
     const InferOptions& options) {
   EMBER_ASSIGN_OR_RETURN(inference::ModelInferRequest request,
                          MakeInferRequest(model, inputs, options));
-  grpc::ClientContext context;
-  Prepare(&context, options_.timeout);
-  inference::ModelInferResponse response;
-  const grpc::Status status =
-      inference_->ModelInfer(&context, request, &response);
-  EMBER_RETURN_IF_ERROR(
-      CallStatus(status, false, "inference.GRPCInferenceService/ModelInfer"));
+  EMBER_ASSIGN_OR_RETURN(
+      inference::ModelInferResponse response,
+      CallInference(&InferenceStub::ModelInfer, request, "ModelInfer"));
   return ResultOf(response);
 }
 
@@ -984,25 +960,19 @@ absl::StatusOr<InferResult> InferStream::Read() {
 }
 
 absl::Status EmberClient::LoadModel(const std::string& model) {
-  grpc::ClientContext context;
-  Prepare(&context, options_.timeout);
   inference::RepositoryModelLoadRequest request;
   request.set_model_name(model);
-  inference::RepositoryModelLoadResponse response;
-  return CallStatus(
-      inference_->RepositoryModelLoad(&context, request, &response), false,
-      "inference.GRPCInferenceService/RepositoryModelLoad");
+  return CallInference(&InferenceStub::RepositoryModelLoad, request,
+                       "RepositoryModelLoad")
+      .status();
 }
 
 absl::Status EmberClient::UnloadModel(const std::string& model) {
-  grpc::ClientContext context;
-  Prepare(&context, options_.timeout);
   inference::RepositoryModelUnloadRequest request;
   request.set_model_name(model);
-  inference::RepositoryModelUnloadResponse response;
-  return CallStatus(
-      inference_->RepositoryModelUnload(&context, request, &response), false,
-      "inference.GRPCInferenceService/RepositoryModelUnload");
+  return CallInference(&InferenceStub::RepositoryModelUnload, request,
+                       "RepositoryModelUnload")
+      .status();
 }
 
 namespace {

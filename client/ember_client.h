@@ -386,6 +386,14 @@ class EmberClient {
 
   // A context with the deadline (now + timeout) and the bearer token.
   void Prepare(grpc::ClientContext* context, absl::Duration timeout) const;
+  // One unary call of the inference service with the client's deadline
+  // and token; `method` is the stub's, `name` the RPC's ("ServerLive") for
+  // messages.
+  template <typename Request, typename Response>
+  absl::StatusOr<Response> CallInference(
+      grpc::Status (inference::GRPCInferenceService::Stub::*method)(
+          grpc::ClientContext*, const Request&, Response*),
+      const Request& request, absl::string_view name) const;
   // StatusFromGrpc, plus the connection-failure mark when the call never
   // reached the server (`got_response` false and the channel not ready).
   // `rpc` ("package.Service/Method") names the call in messages that
