@@ -384,6 +384,22 @@ class RefusedUploadTest : public RecordsServiceTest {
     EXPECT_EQ(Snapshot(repo_), before_) << "the repository changed";
   }
 
+  // Uploads `bytes_` with `header_` while files are limited to
+  // `max_file_bytes`: write() then fails with EFBIG as on a full disk
+  // (ENOSPC); both must answer RESOURCE_EXHAUSTED and change nothing.
+  void ExpectFullDisk(rlim_t max_file_bytes) {
+    struct rlimit old_limit;
+    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit limit = {max_file_bytes, old_limit.rlim_max};
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
+    UploadResult result = Upload(header_, bytes_);
+    setrlimit(RLIMIT_FSIZE, &old_limit);
+    ExpectRefused(result, grpc::StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_TRUE(absl::StrContains(result.status.error_message(), "too large"))
+        << result.status.error_message();
+  }
+
   std::map<std::string, std::string> before_;
   std::string bytes_;
   v1::UploadHeader header_;
@@ -529,21 +545,9 @@ TEST_F(RefusedUploadTest, ConfigRules) {
 }
 
 TEST_F(RefusedUploadTest, FullDiskLeavesNothing) {
-  // A file size limit makes write() fail with EFBIG, like a full disk
-  // (ENOSPC); both answer RESOURCE_EXHAUSTED. The record is larger than
-  // the limit.
-  const std::string& big = bytes_;
-  ASSERT_GT(big.size(), 16u << 10);
-  struct rlimit old_limit;
-  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  signal(SIGXFSZ, SIG_IGN);
-  struct rlimit limit = {16 << 10, old_limit.rlim_max};
-  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
-  UploadResult result = Upload(header_, big);
-  setrlimit(RLIMIT_FSIZE, &old_limit);
-  ExpectRefused(result, grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_TRUE(absl::StrContains(result.status.error_message(), "too large"))
-      << result.status.error_message();
+  // The record itself is larger than the limit.
+  ASSERT_GT(bytes_.size(), 16u << 10);
+  ExpectFullDisk(16 << 10);
 }
 
 TEST_F(RefusedUploadTest, FullDiskWhileWritingTheConversionLeavesNothing) {
@@ -551,16 +555,7 @@ TEST_F(RefusedUploadTest, FullDiskWhileWritingTheConversionLeavesNothing) {
   // conversion (about 40 KiB) does not fit.
   ASSERT_LT(bytes_.size(), 32u << 10);
   header_.set_precision(v1::PRECISION_DOUBLE);
-  struct rlimit old_limit;
-  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  signal(SIGXFSZ, SIG_IGN);
-  struct rlimit limit = {32 << 10, old_limit.rlim_max};
-  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
-  UploadResult result = Upload(header_, bytes_);
-  setrlimit(RLIMIT_FSIZE, &old_limit);
-  ExpectRefused(result, grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_TRUE(absl::StrContains(result.status.error_message(), "too large"))
-      << result.status.error_message();
+  ExpectFullDisk(32 << 10);
 }
 
 TEST_F(RecordsServiceTest, ExplicitVersionsAndTheNextOne) {
