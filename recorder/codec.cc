@@ -152,6 +152,16 @@ bool ReadInt(const char* p, DType dtype, int64_t* out) {
   }
 }
 
+// `n` values of type T at `src` (any alignment), rounded to f32 at `dst`.
+template <typename T>
+void WidenEach(const char* src, float* dst, uint64_t n) {
+  for (uint64_t i = 0; i < n; ++i) {
+    T v;
+    std::memcpy(&v, src + sizeof(T) * i, sizeof(T));
+    dst[i] = static_cast<float>(v);
+  }
+}
+
 // `n` elements of `dtype` at `src` (any alignment) as f32 at `dst`: exact
 // for f16, bf16 and f32, rounded to nearest for wider floats and integers.
 void WidenToFloat32(DType dtype, const char* src, float* dst, uint64_t n) {
@@ -168,21 +178,13 @@ void WidenToFloat32(DType dtype, const char* src, float* dst, uint64_t n) {
       BFloat16ToFloat(reinterpret_cast<const uint16_t*>(src), dst, n);
       return;
     case DType::kF64:
-      for (uint64_t i = 0; i < n; ++i) {
-        double v;
-        std::memcpy(&v, src + 8 * i, 8);
-        dst[i] = static_cast<float>(v);
-      }
+      WidenEach<double>(src, dst, n);
       return;
     case DType::kBool:
       for (uint64_t i = 0; i < n; ++i) dst[i] = src[i] != 0 ? 1.0f : 0.0f;
       return;
     case DType::kU64:
-      for (uint64_t i = 0; i < n; ++i) {
-        uint64_t v;
-        std::memcpy(&v, src + 8 * i, 8);
-        dst[i] = static_cast<float>(v);
-      }
+      WidenEach<uint64_t>(src, dst, n);
       return;
     default:
       for (uint64_t i = 0; i < n; ++i) {
@@ -220,14 +222,8 @@ absl::StatusOr<Tensor> ConvertTensor(const Tensor& in, DType target,
         std::memcpy(&v, src + 8 * i, 8);
         StoreLE(dst + 2 * i, DoubleToHalfScalar(v));
       }
-    } else if (in.dtype == DType::kF64 && target == DType::kF32) {
-      for (uint64_t i = 0; i < n; ++i) {
-        double v;
-        std::memcpy(&v, src + 8 * i, 8);
-        StoreLE(dst + 4 * i, static_cast<float>(v));
-      }
     } else if (target == DType::kF32) {
-      // Every other float source widens to f32 exactly.
+      // Exact from f16, bf16 and f32; f64 rounds once.
       WidenToFloat32(in.dtype, src, reinterpret_cast<float*>(dst), n);
     } else if (target == DType::kF16 && in.dtype == DType::kF32) {
       FloatToHalf(reinterpret_cast<const float*>(src),
