@@ -247,9 +247,9 @@ class EmberClient;
 // Requests and their results over one ModelStreamInfer stream, in order:
 // emberd answers each request before reading the next, so the n-th Read is
 // the n-th Send's result (other servers may answer out of order: set
-// InferOptions::request_id and match on InferResult::request_id). One thread may Send while another
-// Reads; otherwise not thread-safe. Destroying a stream before its end
-// cancels it.
+// InferOptions::request_id and match on InferResult::request_id). One thread
+// may Send while another Reads; otherwise not thread-safe. Destroying a stream
+// before its end cancels it.
 //
 //   std::unique_ptr<InferStream> stream = client->OpenInferStream();
 //   for (const Tensor& board : boards) {
