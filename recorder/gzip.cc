@@ -88,18 +88,6 @@ absl::StatusOr<std::shared_ptr<const std::string>> GunzipBounded(
   return std::shared_ptr<const std::string>(std::move(out));
 }
 
-absl::StatusOr<std::string> GzipLikeBurn(absl::string_view payload) {
-  std::string out;
-  GzipWriter gz([&out](absl::string_view piece) {
-    out.append(piece.data(), piece.size());
-    return absl::OkStatus();
-  });
-  absl::Status status = gz.Write(payload);
-  if (status.ok()) status = gz.Finish();
-  if (!status.ok()) return status;
-  return out;
-}
-
 GzipWriter::GzipWriter(ByteSink out)
     : out_(std::move(out)), stream_(std::make_unique<z_stream>()) {
   std::memset(stream_.get(), 0, sizeof(z_stream));

@@ -32,13 +32,10 @@ bool IsGzip(absl::string_view data);
 absl::StatusOr<std::shared_ptr<const std::string>> GunzipBounded(
     absl::string_view in, absl::string_view source, uint64_t limit);
 
-// Deflates at level 6 with Burn's header: 1f 8b 08 00 00000000 00 ff (no
-// name, mtime 0, OS unknown).
-absl::StatusOr<std::string> GzipLikeBurn(absl::string_view payload);
-
-// The same deflation fed piece by piece: the bytes written to `out` are
-// those GzipLikeBurn gives for everything passed to Write, however it was
-// split. Not thread-safe.
+// Deflates at level 6 with Burn's header, 1f 8b 08 00 00000000 00 ff (no
+// name, mtime 0, OS unknown), fed piece by piece: the bytes written to
+// `out` are the same however the input was split (what zlib gives for it
+// in one call). Not thread-safe.
 //
 //   GzipWriter gz(out);
 //   EMBER_RETURN_IF_ERROR(gz.Write(first));
